@@ -1,0 +1,24 @@
+//! MicroModel: an OpenAI-compatible proxy that records every completion as ChatML
+//! fine-tuning data (see `SPEC.md` §1–§6 and the README).
+//!
+//! # Module map
+//!
+//! - [`cli`]: command-line flags (each with a `MICROMODEL_*` environment twin).
+//! - [`config`]: `config.json` parsing and validation (§1), collecting every error.
+//! - [`record`]: turning a request and its upstream answer into record lines (§4):
+//!   request view, answer normalisation, stream capture.
+//! - [`recorder`]: the one shared writer task: bounded queue, batching, retries, fsync,
+//!   torn-line repair (§4).
+//! - [`proxy`]: the per-workflow HTTP service: endpoints (§2), forwarding and errors (§3).
+//! - [`server`]: listeners keyed by bind address, accept loops, graceful drain.
+//! - [`app`]: `serve` and `check`: wires config, recorder and listeners and waits for signals.
+//! - [`logging`]: `tracing` subscriber set-up.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod logging;
+pub mod proxy;
+pub mod record;
+pub mod recorder;
+pub mod server;
