@@ -12,6 +12,7 @@
 //! - [`proxy`]: the per-workflow HTTP service: endpoints (§2), forwarding and errors (§3).
 //! - [`server`]: listeners keyed by bind address, accept loops, graceful drain.
 //! - [`app`]: `serve` and `check`: wires config, recorder and listeners and waits for signals.
+//! - [`signals`]: Unix signals turned into [`app::Control`] messages.
 //! - [`logging`]: `tracing` subscriber set-up.
 
 pub mod app;
@@ -22,3 +23,4 @@ pub mod proxy;
 pub mod record;
 pub mod recorder;
 pub mod server;
+pub mod signals;

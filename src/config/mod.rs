@@ -4,9 +4,22 @@
 //! the first problem: every error is collected into [`ConfigErrors`], each naming the
 //! workflow and the field.
 
+mod errors;
+mod fields;
+mod node;
+mod suggest;
+mod upstream;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use errors::{ConfigError, ConfigErrors};
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::time::Duration;
 
 /// A validated configuration: workflow id → settings.
@@ -70,4 +83,69 @@ pub const EXAMPLE: &str = include_str!("../../config.json.example");
 pub struct LoadOptions {
     /// Bind address for workflows without `HOST` (`--host`).
     pub default_host: IpAddr,
+}
+
+impl Default for LoadOptions {
+    /// `--host` defaults to `127.0.0.1`.
+    fn default() -> Self {
+        LoadOptions {
+            default_host: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        }
+    }
+}
+
+/// Every field a workflow may have, required ones first.
+pub const FIELDS: [&str; 5] = [
+    "OPENAI_API_HOST",
+    "PORT",
+    "API_KEY",
+    "HOST",
+    "TIMEOUT_SECONDS",
+];
+
+/// Longest accepted workflow id, in characters.
+pub const MAX_ID_LEN: usize = 64;
+
+/// Largest accepted `TIMEOUT_SECONDS` (one week).
+pub const MAX_TIMEOUT_SECONDS: u64 = 7 * 24 * 60 * 60;
+
+/// Validates config text. `env` looks up environment variables for `API_KEY: "env:NAME"`
+/// (pass `&|name| std::env::var(name).ok()` for the real environment).
+///
+/// On failure, every problem found is returned at once.
+pub fn parse(
+    text: &str,
+    opts: LoadOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    validate::parse(text, opts, env)
+}
+
+/// Reads and validates a config file, resolving `env:NAME` keys from the process environment.
+///
+/// A missing file gives [`ConfigError::MissingFile`] (see [`ConfigErrors::is_missing_file`]);
+/// any other read failure, including text that is not UTF-8, gives [`ConfigError::Unreadable`].
+pub fn load(path: &Path, opts: LoadOptions) -> Result<Config, ConfigErrors> {
+    let shown = path.display().to_string();
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ConfigError::MissingFile { path: shown }.into());
+        }
+        Err(e) => {
+            return Err(ConfigError::Unreadable {
+                path: shown,
+                reason: e.to_string(),
+            }
+            .into());
+        }
+    };
+    let text = String::from_utf8(bytes).map_err(|e| ConfigError::Unreadable {
+        path: shown,
+        reason: format!(
+            "not valid UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
+    })?;
+    parse(&text, opts, &|name| std::env::var(name).ok())
 }

@@ -50,7 +50,9 @@ impl ReasoningKey {
 /// The assistant message of a choice, normalised the same way for streamed and
 /// non-streamed answers. Serialises with keys in this order: `role`, `content`, then only when
 /// present `tool_calls`, `refusal`, the reasoning field, then `extra`.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Equality compares `extra` values by their JSON text (`RawValue` has no `PartialEq`).
+#[derive(Debug, Clone)]
 pub struct AssistantMessage {
     /// `role`, normally `"assistant"`.
     pub role: String,
@@ -64,6 +66,31 @@ pub struct AssistantMessage {
     pub reasoning: Option<(ReasoningKey, String)>,
     /// Other non-null fields of a non-streamed message, kept as given, in the given order.
     pub extra: Vec<(String, Box<RawValue>)>,
+}
+
+impl PartialEq for AssistantMessage {
+    fn eq(&self, other: &Self) -> bool {
+        self.role == other.role
+            && self.content == other.content
+            && self.tool_calls == other.tool_calls
+            && self.refusal == other.refusal
+            && self.reasoning == other.reasoning
+            && self.extra.len() == other.extra.len()
+            && self
+                .extra
+                .iter()
+                .zip(&other.extra)
+                .all(|((ka, va), (kb, vb))| ka == kb && va.get() == vb.get())
+    }
+}
+
+/// Equality compares `usage` by its JSON text (`RawValue` has no `PartialEq`).
+impl PartialEq for Answer {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.choices == other.choices
+            && self.usage.as_ref().map(|u| u.get()) == other.usage.as_ref().map(|u| u.get())
+    }
 }
 
 impl Default for AssistantMessage {

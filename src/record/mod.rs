@@ -1,6 +1,23 @@
 //! Turning a request and its upstream answer into record lines (§4).
+//!
+//! - [`answer`]: the normalised [`Answer`] both kinds of answers become.
+//! - [`parse_answer`](mod@parse_answer): a non-streamed 2xx body → [`Answer`].
+//! - [`request`]: one parse of a recorded request's body ([`request::RequestView`]).
+//! - [`line`]: record lines from the request context and the answer.
+//! - [`sse`]: an incremental Server-Sent Events parser.
+//! - [`stream`]: [`StreamCapture`], a streamed answer → [`Answer`], as it passes through.
 
 pub mod answer;
+pub mod line;
+pub mod parse_answer;
+pub mod request;
+pub mod sse;
+pub mod stream;
+
+pub use answer::{Answer, AssistantMessage, Choice, FunctionCall, ReasoningKey, ToolCall};
+pub use parse_answer::{parse_answer, AnswerError};
+pub use sse::{SseEvent, SseParser};
+pub use stream::{Incomplete, StreamCapture};
 
 /// The two recorded endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

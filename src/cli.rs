@@ -1,0 +1,90 @@
+//! Command-line interface. Every flag has a `MICROMODEL_*` environment twin.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::recorder::FsyncPolicy;
+
+/// MicroModel: an OpenAI-compatible proxy that records every completion as fine-tuning data.
+#[derive(Debug, Parser)]
+#[command(
+    name = "micromodel",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags of `serve`, accepted without the subcommand too.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+impl Cli {
+    /// The subcommand to run, `serve` by default.
+    pub fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Serve(self.serve))
+    }
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the proxy (the default).
+    Serve(ServeArgs),
+    /// Validate a config file and print what would run; exit 0 when valid, 1 when not.
+    Check(CheckArgs),
+}
+
+/// Flags of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The config file (watched and re-applied live).
+    #[arg(long, env = "MICROMODEL_CONFIG", default_value = "./config.json")]
+    pub config: PathBuf,
+    /// Where records are written: <data-dir>/<workflow>/<DD-MM-YYYY>/data.jsonl.
+    #[arg(long, env = "MICROMODEL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Bind address of workflows that set no HOST.
+    #[arg(long, env = "MICROMODEL_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Durability of records: `interval` (at most 1 s at risk), `always` or `never`.
+    #[arg(long, env = "MICROMODEL_FSYNC", value_enum, default_value_t = FsyncPolicy::Interval)]
+    pub fsync: FsyncPolicy,
+    /// Records that may wait for the disk before new ones are dropped.
+    #[arg(long, env = "MICROMODEL_QUEUE_RECORDS", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1..))]
+    pub queue_records: u32,
+    /// Largest request body accepted, in bytes (larger: 413).
+    #[arg(long, env = "MICROMODEL_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// How long a stop (or a removed listener) waits for in-flight requests, in seconds.
+    #[arg(long, env = "MICROMODEL_DRAIN_SECONDS", default_value_t = 30)]
+    pub drain_seconds: u64,
+    /// Log format: `text` for people, `json` for log shippers. `RUST_LOG` filters.
+    #[arg(long, env = "MICROMODEL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Flags of `check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The config file to validate.
+    #[arg(long, env = "MICROMODEL_CONFIG", default_value = "./config.json")]
+    pub config: PathBuf,
+    /// Bind address of workflows that set no HOST.
+    #[arg(long, env = "MICROMODEL_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}

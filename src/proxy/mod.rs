@@ -1,0 +1,84 @@
+//! The HTTP service of one listener (§2): recorded endpoints, pass-through, `/health`, `/`.
+//!
+//! - [`state`]: process-wide [`Shared`] state and the per-listener swappable [`Route`].
+//! - [`forward`]: forwarding of recorded and pass-through requests.
+//! - [`body`]: the response body tee (capture for the record, idle timeout).
+//! - [`headers`]: hop-by-hop filtering.
+//! - [`error`]: proxy-made errors in the OpenAI shape.
+
+pub mod body;
+pub mod error;
+pub mod forward;
+pub mod headers;
+pub mod state;
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+pub use error::ProxyError;
+pub use state::{Route, Shared};
+
+use crate::record::EndpointKind;
+
+/// The service name reported by `/health` and `/`.
+pub const SERVICE: &str = "MicroModel";
+
+/// The router of one listener.
+pub fn router(route: Arc<Route>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/", get(info))
+        .fallback(dispatch)
+        .with_state(route)
+}
+
+async fn dispatch(State(route): State<Arc<Route>>, req: Request) -> Response {
+    let path = req.uri().path();
+    let result = if req.method() == Method::POST && path == "/v1/chat/completions" {
+        forward::recorded(route, EndpointKind::Chat, req).await
+    } else if req.method() == Method::POST && path == "/v1/completions" {
+        forward::recorded(route, EndpointKind::Completions, req).await
+    } else if (path == "/v1" || path.starts_with("/v1/")) && !path.split('/').any(|s| s == "..") {
+        forward::pass_through(route, req).await
+    } else {
+        Err(ProxyError::NotFound(path.to_owned()))
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn health(State(route): State<Arc<Route>>) -> Json<serde_json::Value> {
+    let workflow = route.settings();
+    Json(json!({
+        "status": "OK",
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "service": SERVICE,
+        "workflow_id": workflow.id,
+        "api_host": workflow.api_host,
+        "port": workflow.addr.port(),
+    }))
+}
+
+async fn info(State(route): State<Arc<Route>>) -> Json<serde_json::Value> {
+    let workflow = route.settings();
+    Json(json!({
+        "name": SERVICE,
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": "OpenAI-compatible proxy that records every completion as ChatML fine-tuning data",
+        "workflow_id": workflow.id,
+        "api_host": workflow.api_host,
+        "port": workflow.addr.port(),
+        "endpoints": {
+            "chat_completions": "POST /v1/chat/completions (recorded)",
+            "completions": "POST /v1/completions (recorded)",
+            "other": "/v1/* (passed through, not recorded)",
+            "health": "GET /health",
+            "info": "GET /",
+        },
+    }))
+}

@@ -1,0 +1,89 @@
+//! State shared by every listener, and the swappable settings of one listener.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, RwLock};
+
+use crate::config::{Config, Workflow};
+use crate::recorder::Recorder;
+
+/// Process-wide state: one upstream client (connection reuse), one recorder, the config in
+/// force (for `workflow_id` overrides), limits and counters.
+#[derive(Debug)]
+pub struct Shared {
+    /// Upstream HTTP client, shared so that connections are reused.
+    pub client: reqwest::Client,
+    /// The one recorder.
+    pub recorder: Recorder,
+    /// The config in force; swapped by a reload.
+    config: RwLock<Arc<Config>>,
+    /// `--max-body-bytes`.
+    pub max_body_bytes: usize,
+    /// Counters read by logs and metrics.
+    pub stats: ProxyStats,
+}
+
+/// Counters of the proxy.
+#[derive(Debug, Default)]
+pub struct ProxyStats {
+    /// Recorded-endpoint answers that ended without a finish reason (not recorded).
+    pub incomplete_answers: AtomicU64,
+    /// 2xx answers whose body could not be understood (not recorded).
+    pub unparsable_answers: AtomicU64,
+}
+
+impl Shared {
+    /// New shared state.
+    pub fn new(
+        client: reqwest::Client,
+        recorder: Recorder,
+        config: Arc<Config>,
+        max_body_bytes: usize,
+    ) -> Self {
+        Shared {
+            client,
+            recorder,
+            config: RwLock::new(config),
+            max_body_bytes,
+            stats: ProxyStats::default(),
+        }
+    }
+
+    /// The config in force (a cheap `Arc` clone; the lock is never held across an await).
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Puts a new config in force.
+    pub fn set_config(&self, config: Arc<Config>) {
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = config;
+    }
+}
+
+/// The state of one listener: its workflow settings, swappable by a reload while the socket
+/// stays open. Requests take a snapshot when they start and keep it to the end.
+#[derive(Debug)]
+pub struct Route {
+    settings: RwLock<Arc<Workflow>>,
+    /// Process-wide state.
+    pub shared: Arc<Shared>,
+}
+
+impl Route {
+    /// A route serving `workflow`.
+    pub fn new(workflow: Arc<Workflow>, shared: Arc<Shared>) -> Self {
+        Route {
+            settings: RwLock::new(workflow),
+            shared,
+        }
+    }
+
+    /// The settings in force now.
+    pub fn settings(&self) -> Arc<Workflow> {
+        Arc::clone(&self.settings.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Swaps the settings; requests in flight keep the ones they started with.
+    pub fn set_settings(&self, workflow: Arc<Workflow>) {
+        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = workflow;
+    }
+}

@@ -1,0 +1,171 @@
+//! Building record lines (§4) from what was kept of the request and the normalised answer.
+
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::answer::{Answer, AssistantMessage, Choice};
+use super::request::{minify_json, RequestView};
+use super::EndpointKind;
+
+/// What a record needs from the request, kept as slices of the original body (no copy).
+#[derive(Debug, Clone)]
+pub struct RecordContext {
+    /// Which recorded endpoint.
+    pub endpoint: EndpointKind,
+    /// The workflow the record is filed under (after any `workflow_id` override).
+    pub workflow_id: String,
+    /// The request's `model`, `"unknown"` when absent.
+    pub model: String,
+    /// Chat: the request's `messages` array (raw text).
+    messages: Option<Bytes>,
+    /// Completions: the request's `prompt` (raw text).
+    prompt: Option<Bytes>,
+    /// The request's `tools` (raw text), when present and not null.
+    tools: Option<Bytes>,
+    /// The request's `n` (default 1).
+    n: u32,
+    /// The request asked for a stream.
+    pub stream: bool,
+}
+
+impl RecordContext {
+    /// Keeps what the record needs. `body` must be the bytes `view` was parsed from.
+    pub fn new(
+        endpoint: EndpointKind,
+        workflow_id: String,
+        view: &RequestView<'_>,
+        body: &Bytes,
+    ) -> Self {
+        let slice = |raw: &RawValue| body.slice_ref(raw.get().as_bytes());
+        RecordContext {
+            endpoint,
+            workflow_id,
+            model: view.model().unwrap_or_else(|| "unknown".to_owned()),
+            messages: match endpoint {
+                EndpointKind::Chat => view.get_non_null("messages").map(slice),
+                EndpointKind::Completions => None,
+            },
+            prompt: match endpoint {
+                EndpointKind::Completions => view.get_non_null("prompt").map(slice),
+                EndpointKind::Chat => None,
+            },
+            tools: view.get_non_null("tools").map(slice),
+            n: view.n(),
+            stream: view.is_stream(),
+        }
+    }
+
+    /// One JSON line (without newline) per choice of `answer`.
+    pub fn lines(&self, answer: &Answer, finished: DateTime<Utc>, latency_ms: u64) -> Vec<String> {
+        let timestamp = finished.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let tools = self.tools.as_ref().map(|t| minified(t));
+        answer
+            .choices
+            .iter()
+            .map(|choice| {
+                let mut out = String::with_capacity(512);
+                out.push_str("{\"messages\":");
+                self.write_messages(choice, &mut out);
+                let tail = Tail {
+                    timestamp: &timestamp,
+                    endpoint: self.endpoint.path(),
+                    model: &self.model,
+                    workflow_id: &self.workflow_id,
+                    tools: tools.as_deref().and_then(raw_value),
+                    finish_reason: choice.finish_reason.as_deref(),
+                    usage: answer.usage.as_deref(),
+                    stream: self.stream,
+                    latency_ms,
+                    request_id: answer.id.as_deref(),
+                };
+                let tail = serde_json::to_string(&tail).expect("record tail serialises");
+                out.push(',');
+                out.push_str(&tail[1..]);
+                out
+            })
+            .collect()
+    }
+
+    fn write_messages(&self, choice: &Choice, out: &mut String) {
+        out.push('[');
+        match self.endpoint {
+            EndpointKind::Chat => {
+                if let Some(messages) = &self.messages {
+                    let text = minified(messages);
+                    let inner = text
+                        .strip_prefix('[')
+                        .and_then(|t| t.strip_suffix(']'))
+                        .unwrap_or("");
+                    if !inner.is_empty() {
+                        out.push_str(inner);
+                        out.push(',');
+                    }
+                }
+            }
+            EndpointKind::Completions => {
+                out.push_str("{\"role\":\"user\",\"content\":");
+                out.push_str(&self.prompt_for(choice.index));
+                out.push_str("},");
+            }
+        }
+        push_message(&choice.message, out);
+        out.push(']');
+    }
+
+    /// The prompt a completions choice answers: the prompt itself, or for an array of
+    /// prompts the element `index / n`.
+    fn prompt_for(&self, index: u32) -> String {
+        let Some(prompt) = &self.prompt else {
+            return "\"\"".to_owned();
+        };
+        let text = minified(prompt);
+        if text.starts_with('[') {
+            if let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(&text) {
+                // An array of strings is several prompts; an array of token ids is one prompt.
+                if items.first().is_some_and(|i| i.get().starts_with('"')) {
+                    let pick = (index / self.n.max(1)) as usize;
+                    return items
+                        .get(pick)
+                        .map_or_else(|| "\"\"".to_owned(), |i| i.get().to_owned());
+                }
+            }
+        }
+        text
+    }
+}
+
+fn push_message(message: &AssistantMessage, out: &mut String) {
+    let json = serde_json::to_string(message).expect("assistant message serialises");
+    out.push_str(&json);
+}
+
+fn minified(raw: &Bytes) -> String {
+    let text = std::str::from_utf8(raw).expect("slices of a parsed JSON body are UTF-8");
+    let mut out = String::with_capacity(text.len());
+    minify_json(text, &mut out);
+    out
+}
+
+fn raw_value(text: &str) -> Option<&RawValue> {
+    serde_json::from_str(text).ok()
+}
+
+/// The keys after `messages`, in the spec's order.
+#[derive(Serialize)]
+struct Tail<'a> {
+    timestamp: &'a str,
+    endpoint: &'static str,
+    model: &'a str,
+    workflow_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tools: Option<&'a RawValue>,
+    finish_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<&'a RawValue>,
+    stream: bool,
+    latency_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}

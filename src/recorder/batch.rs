@@ -1,0 +1,137 @@
+//! One write attempt for a batch: group records by file (keeping order), build one buffer per
+//! file and append it in one write. Runs on a blocking thread.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use tracing::error;
+
+use super::files::{record_path, FileCache};
+use super::{FsyncPolicy, RecordLine};
+
+/// What one attempt did.
+#[derive(Debug, Default)]
+pub(crate) struct BatchOutcome {
+    /// Lines appended (and not to be written again).
+    pub written: u64,
+    /// Files whose append failed; their lines are back in `pending`.
+    pub failures: Vec<(PathBuf, io::Error)>,
+    /// Files whose fsync failed (policy `always`).
+    pub sync_failures: Vec<(PathBuf, io::Error)>,
+    /// Records refused as unsafe to write (bad workflow id, embedded newline).
+    pub rejected: u64,
+}
+
+/// Writes `pending` and leaves in it only the lines of files whose append failed, in order.
+pub(crate) fn write_batch(
+    cache: &mut FileCache,
+    data_dir: &Path,
+    policy: FsyncPolicy,
+    pending: &mut Vec<RecordLine>,
+) -> BatchOutcome {
+    let mut outcome = BatchOutcome::default();
+    let groups = group_by_file(data_dir, std::mem::take(pending), &mut outcome.rejected);
+    for (path, lines) in groups {
+        let len: usize = lines.iter().map(|l| l.json.len() + 1).sum();
+        let mut buf = Vec::with_capacity(len);
+        for line in &lines {
+            buf.extend_from_slice(line.json.as_bytes());
+            buf.push(b'\n');
+        }
+        match cache.append(&path, &buf) {
+            Ok(()) => outcome.written += lines.len() as u64,
+            Err(e) => {
+                outcome.failures.push((path, e));
+                pending.extend(lines);
+            }
+        }
+    }
+    if policy == FsyncPolicy::Always && outcome.written > 0 {
+        outcome.sync_failures = cache.sync_dirty();
+    }
+    cache.evict(std::time::Instant::now());
+    outcome
+}
+
+/// Groups records by target file, files in order of first appearance, lines in submit order.
+fn group_by_file(
+    data_dir: &Path,
+    records: Vec<RecordLine>,
+    rejected: &mut u64,
+) -> Vec<(PathBuf, Vec<RecordLine>)> {
+    let mut index: HashMap<(String, chrono::NaiveDate), usize> = HashMap::new();
+    let mut groups: Vec<(PathBuf, Vec<RecordLine>)> = Vec::new();
+    for record in records {
+        if !is_safe_folder_name(&record.workflow_id) || record.json.contains('\n') {
+            error!(workflow_id = %record.workflow_id, "record refused: unsafe workflow id or newline in JSON");
+            *rejected += 1;
+            continue;
+        }
+        let key = (record.workflow_id.clone(), record.timestamp.date_naive());
+        let i = *index.entry(key).or_insert_with(|| {
+            let path = record_path(data_dir, &record.workflow_id, record.timestamp);
+            groups.push((path, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(record);
+    }
+    groups
+}
+
+/// Last line of defence: ids are validated upstream, but never let one escape `data_dir`.
+fn is_safe_folder_name(id: &str) -> bool {
+    !id.is_empty() && id != "." && id != ".." && !id.contains(['/', '\\', '\0'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn line(wf: &str, day: u32, json: &str) -> RecordLine {
+        RecordLine {
+            workflow_id: wf.to_string(),
+            timestamp: Utc
+                .with_ymd_and_hms(2025, 8, day, 12, 0, 0)
+                .single()
+                .expect("date"),
+            json: json.to_string(),
+        }
+    }
+
+    #[test]
+    fn groups_keep_order_and_reject_unsafe() {
+        let mut rejected = 0;
+        let groups = group_by_file(
+            Path::new("/d"),
+            vec![
+                line("a", 1, "1"),
+                line("b", 1, "2"),
+                line("a", 1, "3"),
+                line("a", 2, "4"),
+                line("..", 1, "5"),
+                line("a", 1, "6\n"),
+            ],
+            &mut rejected,
+        );
+        assert_eq!(rejected, 2);
+        let shape: Vec<(String, Vec<&str>)> = groups
+            .iter()
+            .map(|(p, ls)| {
+                (
+                    p.display().to_string(),
+                    ls.iter().map(|l| l.json.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                ("/d/a/01-08-2025/data.jsonl".to_string(), vec!["1", "3"]),
+                ("/d/b/01-08-2025/data.jsonl".to_string(), vec!["2"]),
+                ("/d/a/02-08-2025/data.jsonl".to_string(), vec!["4"]),
+            ]
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! Record paths and the writer's cache of open `data.jsonl` files. Everything here is blocking
+//! file IO and runs on a blocking thread (`spawn_blocking`), never on a runtime worker.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tracing::{error, warn};
+
+use super::repair::repair_torn_tail;
+use super::FsyncPolicy;
+
+/// File name of every day's records.
+pub(crate) const DATA_FILE: &str = "data.jsonl";
+/// At most this many files stay open; the least recently used are closed first.
+pub(crate) const MAX_OPEN: usize = 32;
+/// A file not written for this long is closed.
+pub(crate) const IDLE_CLOSE: Duration = Duration::from_secs(60);
+
+/// `<data_dir>/<workflow_id>/<DD-MM-YYYY>/data.jsonl`, dated by the UTC day of `timestamp`.
+pub(crate) fn record_path(data_dir: &Path, workflow_id: &str, timestamp: DateTime<Utc>) -> PathBuf {
+    data_dir
+        .join(workflow_id)
+        .join(timestamp.format("%d-%m-%Y").to_string())
+        .join(DATA_FILE)
+}
+
+#[derive(Debug)]
+struct OpenFile {
+    file: File,
+    last_used: Instant,
+    /// Written since its last sync.
+    dirty: bool,
+}
+
+/// Open append-mode handles keyed by path, plus what still needs an fsync.
+#[derive(Debug)]
+pub(crate) struct FileCache {
+    policy: FsyncPolicy,
+    open: HashMap<PathBuf, OpenFile>,
+    /// Folders whose entries changed (a file or folder was created in them).
+    dirty_dirs: HashSet<PathBuf>,
+    /// Files where a failed write could not be truncated back: repaired before the next append.
+    torn: HashSet<PathBuf>,
+}
+
+impl FileCache {
+    pub(crate) fn new(policy: FsyncPolicy) -> Self {
+        Self {
+            policy,
+            open: HashMap::new(),
+            dirty_dirs: HashSet::new(),
+            torn: HashSet::new(),
+        }
+    }
+
+    /// Appends `buf` (whole lines) to `path` with a single `write_all` on an append-mode handle.
+    ///
+    /// On failure the file is truncated back to its length before the write, so no partial
+    /// line stays behind, and the handle is dropped so the next attempt reopens the file.
+    pub(crate) fn append(&mut self, path: &Path, buf: &[u8]) -> io::Result<()> {
+        if self.torn.contains(path) {
+            match repair_torn_tail(path) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            self.torn.remove(path);
+        }
+        if !self.open.contains_key(path) {
+            let file = self.open_new(path)?;
+            self.open.insert(
+                path.to_path_buf(),
+                OpenFile {
+                    file,
+                    last_used: Instant::now(),
+                    dirty: false,
+                },
+            );
+        }
+        let Some(entry) = self.open.get_mut(path) else {
+            return Err(io::Error::other("file handle vanished from cache"));
+        };
+        let result = append_whole(&mut entry.file, buf);
+        match result {
+            Ok(()) => {
+                entry.dirty = true;
+                entry.last_used = Instant::now();
+                Ok(())
+            }
+            Err(AppendError::Write { before, error: e }) => {
+                if let Err(error) = entry.file.set_len(before) {
+                    error!(path = %path.display(), %error, "cannot truncate a failed write; will repair before the next append");
+                    self.torn.insert(path.to_path_buf());
+                }
+                self.open.remove(path);
+                Err(e)
+            }
+            Err(AppendError::Stat(e)) => {
+                self.open.remove(path);
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens (creating folders and file as needed) in append mode, noting changed folders.
+    fn open_new(&mut self, path: &Path) -> io::Result<File> {
+        if let Some(date_dir) = path.parent() {
+            if !date_dir.is_dir() {
+                fs::create_dir_all(date_dir)?;
+                // The date folder, the workflow folder and the data dir may all be new.
+                for dir in date_dir.ancestors().skip(1).take(2) {
+                    self.dirty_dirs.insert(dir.to_path_buf());
+                }
+            }
+            if !path.exists() {
+                self.dirty_dirs.insert(date_dir.to_path_buf());
+            }
+        }
+        OpenOptions::new().create(true).append(true).open(path)
+    }
+
+    /// True when some file or folder has not been synced since it was last changed.
+    pub(crate) fn has_dirty(&self) -> bool {
+        !self.dirty_dirs.is_empty() || self.open.values().any(|f| f.dirty)
+    }
+
+    /// `sync_all` on every dirty file and changed folder. Returns the failures (a file that
+    /// failed stays dirty and is tried again next time).
+    pub(crate) fn sync_dirty(&mut self) -> Vec<(PathBuf, io::Error)> {
+        let mut failures = Vec::new();
+        for (path, entry) in self.open.iter_mut().filter(|(_, f)| f.dirty) {
+            match entry.file.sync_all() {
+                Ok(()) => entry.dirty = false,
+                Err(e) => failures.push((path.clone(), e)),
+            }
+        }
+        for dir in std::mem::take(&mut self.dirty_dirs) {
+            // Folder syncs are best effort: some filesystems refuse them.
+            if let Err(e) = File::open(&dir).and_then(|d| d.sync_all()) {
+                warn!(path = %dir.display(), error = %e, "cannot sync folder");
+            }
+        }
+        failures
+    }
+
+    /// Closes handles idle for [`IDLE_CLOSE`] and the least recently used beyond [`MAX_OPEN`],
+    /// syncing dirty ones first unless the policy is `never`.
+    pub(crate) fn evict(&mut self, now: Instant) {
+        let mut by_age: Vec<(PathBuf, Instant)> = self
+            .open
+            .iter()
+            .map(|(p, f)| (p.clone(), f.last_used))
+            .collect();
+        by_age.sort_by_key(|(_, used)| *used);
+        let excess = self.open.len().saturating_sub(MAX_OPEN);
+        for (i, (path, used)) in by_age.into_iter().enumerate() {
+            if i >= excess && now.saturating_duration_since(used) < IDLE_CLOSE {
+                break;
+            }
+            self.close(&path);
+        }
+    }
+
+    /// Closes one handle, syncing it first when dirty (unless the policy is `never`).
+    fn close(&mut self, path: &Path) {
+        if let Some(entry) = self.open.remove(path) {
+            if entry.dirty && self.policy != FsyncPolicy::Never {
+                if let Err(error) = entry.file.sync_all() {
+                    warn!(path = %path.display(), %error, "cannot sync data file before closing it");
+                }
+            }
+        }
+    }
+
+    /// Syncs everything dirty (whatever the policy) and closes every handle.
+    pub(crate) fn close_all(&mut self) -> Vec<(PathBuf, io::Error)> {
+        let failures = self.sync_dirty();
+        self.open.clear();
+        failures
+    }
+
+    /// Number of open handles (for tests).
+    #[cfg(test)]
+    pub(crate) fn open_count(&self) -> usize {
+        self.open.len()
+    }
+}
+
+enum AppendError {
+    Stat(io::Error),
+    Write { before: u64, error: io::Error },
+}
+
+fn append_whole(file: &mut File, buf: &[u8]) -> Result<(), AppendError> {
+    let before = file.metadata().map_err(AppendError::Stat)?.len();
+    file.write_all(buf)
+        .map_err(|error| AppendError::Write { before, error })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_uses_utc_day() {
+        let ts = DateTime::parse_from_rfc3339("2025-08-24T23:59:59.999Z")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("valid timestamp");
+        let p = record_path(Path::new("/d"), "wf", ts);
+        assert_eq!(p, Path::new("/d/wf/24-08-2025/data.jsonl"));
+    }
+
+    #[test]
+    fn evicts_beyond_max_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cache = FileCache::new(FsyncPolicy::Never);
+        for i in 0..(MAX_OPEN + 5) {
+            let p = dir
+                .path()
+                .join(format!("wf{i}"))
+                .join("01-01-2025")
+                .join(DATA_FILE);
+            cache.append(&p, b"{}\n").expect("append");
+            cache.evict(Instant::now());
+        }
+        assert_eq!(cache.open_count(), MAX_OPEN);
+        cache.evict(Instant::now() + IDLE_CLOSE);
+        assert_eq!(cache.open_count(), 0);
+    }
+}

@@ -1,0 +1,259 @@
+//! Test harness: a fake upstream (an axum server standing in for OpenAI/Ollama) and the real
+//! `micromodel` binary started on free ports with a temporary config and data folder.
+
+#![allow(dead_code)]
+
+pub mod upstream;
+
+use std::io::Read;
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub use upstream::{FakeUpstream, Seen};
+
+/// A port nobody listens on right now (bound then released).
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .expect("bind port 0")
+        .local_addr()
+        .expect("local addr")
+        .port()
+}
+
+/// The real binary, running.
+pub struct Proxy {
+    child: Option<Child>,
+    /// Temporary folder holding config.json, data/ and the log file.
+    pub dir: tempfile::TempDir,
+    /// The data folder given with `--data-dir`.
+    pub data_dir: PathBuf,
+    /// The config file.
+    pub config_path: PathBuf,
+    log_path: PathBuf,
+}
+
+impl Proxy {
+    /// Writes `config` to a temporary config.json and starts `micromodel serve` on it.
+    /// Waits until every workflow's port answers `/health`.
+    pub fn start(config: &Value, extra_args: &[&str]) -> Proxy {
+        Self::start_with_env(config, extra_args, &[])
+    }
+
+    /// Like [`Proxy::start`], with extra environment variables.
+    pub fn start_with_env(config: &Value, extra_args: &[&str], env: &[(&str, &str)]) -> Proxy {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().join("data");
+        Self::start_in(dir, data_dir, config, extra_args, env)
+    }
+
+    /// Starts with a given data folder (e.g. a mounted tmpfs).
+    pub fn start_in(
+        dir: tempfile::TempDir,
+        data_dir: PathBuf,
+        config: &Value,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Proxy {
+        let config_path = dir.path().join("config.json");
+        std::fs::write(
+            &config_path,
+            serde_json::to_vec_pretty(config).expect("json"),
+        )
+        .expect("write config");
+        let log_path = dir.path().join("micromodel.log");
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_micromodel"));
+        command
+            .arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(extra_args)
+            .env("RUST_LOG", "micromodel=debug,info")
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("spawn micromodel");
+        let mut proxy = Proxy {
+            child: Some(child),
+            dir,
+            data_dir,
+            config_path,
+            log_path,
+        };
+        let ports: Vec<u16> = config
+            .as_object()
+            .expect("config object")
+            .values()
+            .filter_map(|w| w["PORT"].as_u64())
+            .map(|p| p as u16)
+            .collect();
+        for port in ports {
+            proxy.wait_for_port(port);
+        }
+        proxy
+    }
+
+    fn wait_for_port(&mut self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().expect("try_wait"))
+            {
+                panic!("micromodel exited early with {status}:\n{}", self.logs());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "port {port} never opened:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`
+    pub fn url(port: u16) -> String {
+        format!("http://127.0.0.1:{port}")
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().expect("running").id() as i32
+    }
+
+    /// Sends a signal to the process.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) with a pid we own; no memory is touched.
+        let rc = unsafe { libc::kill(self.pid(), signal) };
+        assert_eq!(rc, 0, "kill failed");
+    }
+
+    /// SIGTERM, then wait for the exit (at most 60 s).
+    pub fn stop(&mut self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        self.wait_exit(Duration::from_secs(60))
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        let child = self.child.as_mut().expect("running");
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                self.child = None;
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "micromodel did not exit:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything the process logged so far.
+    pub fn logs(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = std::fs::File::open(&self.log_path) {
+            let _ = file.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// Every record line under `<data>/<workflow>/`, parsed, in file order.
+    pub fn records(&self, workflow: &str) -> Vec<Value> {
+        read_records(&self.data_dir.join(workflow))
+    }
+
+    /// Polls until `workflow` has `n` records (at most 10 s), then returns them.
+    pub fn wait_records(&self, workflow: &str, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let records = self.records(workflow);
+            if records.len() >= n {
+                assert_eq!(records.len(), n, "more records than expected");
+                return records;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {n} records for {workflow}, have {}:\n{}",
+                records.len(),
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Every line of every data.jsonl under `dir` (any depth), parsed. Panics on a bad line.
+pub fn read_records(dir: &Path) -> Vec<Value> {
+    raw_lines(dir)
+        .into_iter()
+        .map(|line| {
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad record line {line:?}: {e}"))
+        })
+        .collect()
+}
+
+/// Every line of every data.jsonl under `dir`, as text.
+pub fn raw_lines(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    collect_files(dir, &mut files);
+    files.sort();
+    let mut lines = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read data file");
+        lines.extend(text.lines().map(str::to_owned));
+    }
+    lines
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else if path.file_name().is_some_and(|n| n == "data.jsonl") {
+            out.push(path);
+        }
+    }
+}
+
+/// An async HTTP client for tests (no proxy from the environment, generous timeout).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
+/// A one-workflow config pointing at `upstream`.
+pub fn one_workflow(id: &str, upstream: &str, port: u16, key: &str) -> Value {
+    serde_json::json!({ id: { "OPENAI_API_HOST": upstream, "API_KEY": key, "PORT": port } })
+}

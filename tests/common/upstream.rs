@@ -1,0 +1,180 @@
+//! A fake upstream: a real axum server on 127.0.0.1:0, on its own runtime thread, that
+//! remembers every request it sees and answers with a handler the test provides.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+
+/// One request as the upstream received it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// Method.
+    pub method: Method,
+    /// Path and query.
+    pub path_and_query: String,
+    /// Headers as received.
+    pub headers: HeaderMap,
+    /// Body bytes as received.
+    pub body: Bytes,
+}
+
+impl Seen {
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("upstream got JSON")
+    }
+}
+
+type Handler = Arc<dyn Fn(Seen) -> Pin<Box<dyn Future<Output = Response> + Send>> + Send + Sync>;
+
+/// The running fake upstream. Stops when dropped.
+pub struct FakeUpstream {
+    /// `http://127.0.0.1:<port>`
+    pub url: String,
+    /// Its port.
+    pub port: u16,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeUpstream {
+    /// Starts a fake upstream answering with `handler`.
+    pub fn start<F, Fut>(handler: F) -> FakeUpstream
+    where
+        F: Fn(Seen) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response> + Send + 'static,
+    {
+        let handler: Handler = Arc::new(move |seen| Box::pin(handler(seen)));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind upstream");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let port = std_listener.local_addr().expect("addr").port();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let seen_for_server = Arc::clone(&seen);
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("upstream runtime");
+            runtime.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(std_listener).expect("tokio listener");
+                let app = axum::Router::new().fallback(move |req: Request| {
+                    let handler = Arc::clone(&handler);
+                    let seen = Arc::clone(&seen_for_server);
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let request = Seen {
+                            method: parts.method,
+                            path_and_query: parts
+                                .uri
+                                .path_and_query()
+                                .map(|p| p.to_string())
+                                .unwrap_or_default(),
+                            headers: parts.headers,
+                            body,
+                        };
+                        seen.lock().expect("seen lock").push(request.clone());
+                        handler(request).await
+                    }
+                });
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+                    .expect("upstream serve");
+            });
+        });
+        FakeUpstream {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            seen,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Every request seen so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().expect("seen lock").clone()
+    }
+}
+
+impl Drop for FakeUpstream {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // Streams held open by a test may keep the server alive; don't wait for them.
+        drop(self.thread.take());
+    }
+}
+
+/// A JSON response.
+pub fn json_response(status: StatusCode, value: &Value) -> Response {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::from(serde_json::to_vec(value).expect("json")))
+        .expect("response")
+}
+
+/// A canned OpenAI chat completion answering with `content`.
+pub fn chat_completion(content: &str) -> Value {
+    json!({
+        "id": "chatcmpl-test1",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": "fake-model",
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": content},
+            "finish_reason": "stop"
+        }],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+    })
+}
+
+/// A handler that answers every chat request with `chat_completion("Hello from upstream")`,
+/// completions with a text completion, and `/v1/models` with a model list.
+pub async fn openai_like(seen: Seen) -> Response {
+    match seen.path_and_query.split('?').next().unwrap_or("") {
+        "/v1/chat/completions" => {
+            json_response(StatusCode::OK, &chat_completion("Hello from upstream"))
+        }
+        "/v1/completions" => json_response(
+            StatusCode::OK,
+            &json!({
+                "id": "cmpl-test1",
+                "object": "text_completion",
+                "created": 1_700_000_000,
+                "model": "fake-model",
+                "choices": [{"index": 0, "text": " a completion", "finish_reason": "length", "logprobs": null}],
+                "usage": {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}
+            }),
+        ),
+        "/v1/models" => json_response(
+            StatusCode::OK,
+            &json!({"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "test"}]}),
+        ),
+        _ => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"error": {"message": "no such path"}}),
+        ),
+    }
+}
