@@ -120,6 +120,11 @@ pub struct TeeBody {
     /// The response is SSE: an idle timeout ends it with an error event instead of an abort.
     sse: bool,
     host: String,
+    /// The upstream's `Content-Length`: hyper stops polling once it has sent that many
+    /// bytes, so the answer is complete when they have all passed, not at end of stream.
+    expected_len: Option<u64>,
+    /// Bytes passed on so far.
+    received: u64,
     done: bool,
 }
 
@@ -131,6 +136,7 @@ impl TeeBody {
         recording: Option<Recording>,
         sse: bool,
         host: String,
+        expected_len: Option<u64>,
     ) -> Self {
         TeeBody {
             inner,
@@ -139,6 +145,8 @@ impl TeeBody {
             recording,
             sse,
             host,
+            expected_len,
+            received: 0,
             done: false,
         }
     }
@@ -165,6 +173,12 @@ impl Stream for TeeBody {
                 this.sleep.as_mut().reset(deadline);
                 if let Some(recording) = &mut this.recording {
                     recording.feed(&chunk);
+                }
+                this.received += chunk.len() as u64;
+                if this.expected_len.is_some_and(|n| this.received >= n) {
+                    if let Some(recording) = this.recording.take() {
+                        recording.complete();
+                    }
                 }
                 Poll::Ready(Some(Ok(chunk)))
             }

@@ -11,7 +11,7 @@ use axum::http::header::{self, HeaderValue};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use http_body_util::{BodyExt, Limited};
 
 use super::body::{Capture, Recording, TeeBody};
@@ -267,13 +267,15 @@ fn respond(
 ) -> Response {
     let status = upstream.status();
     let headers = response_headers(upstream.headers());
-    let stream = upstream.bytes_stream().map_err(|e| e).boxed();
+    let expected_len = upstream.content_length();
+    let stream = upstream.bytes_stream().boxed();
     let body = TeeBody::new(
         stream,
         workflow.timeout,
         recording,
         sse,
         workflow.api_host.clone(),
+        expected_len,
     );
     let mut response = Response::new(Body::from_stream(body));
     *response.status_mut() = status;

@@ -60,7 +60,7 @@ impl RecordContext {
     /// One JSON line (without newline) per choice of `answer`.
     pub fn lines(&self, answer: &Answer, finished: DateTime<Utc>, latency_ms: u64) -> Vec<String> {
         let timestamp = finished.to_rfc3339_opts(SecondsFormat::Millis, true);
-        let tools = self.tools.as_ref().map(|t| minified(t));
+        let tools = self.tools.as_ref().map(minified);
         answer
             .choices
             .iter()

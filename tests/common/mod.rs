@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[allow(unused_imports)]
 pub use upstream::{FakeUpstream, Seen};
 
 /// A port nobody listens on right now (bound then released).
@@ -256,4 +257,29 @@ pub fn client() -> reqwest::Client {
 /// A one-workflow config pointing at `upstream`.
 pub fn one_workflow(id: &str, upstream: &str, port: u16, key: &str) -> Value {
     serde_json::json!({ id: { "OPENAI_API_HOST": upstream, "API_KEY": key, "PORT": port } })
+}
+
+/// The top-level keys of a JSON object text, in the order written
+/// (`serde_json::Value` sorts them, so it cannot check key order).
+pub fn keys_in_order(json: &str) -> Vec<String> {
+    struct Keys;
+    impl<'de> serde::de::Visitor<'de> for Keys {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Vec<String>, A::Error> {
+            let mut keys = Vec::new();
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                keys.push(key);
+            }
+            Ok(keys)
+        }
+    }
+    serde::Deserializer::deserialize_map(&mut serde_json::Deserializer::from_str(json), Keys)
+        .expect("a JSON object")
 }

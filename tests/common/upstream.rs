@@ -170,7 +170,7 @@ pub async fn openai_like(seen: Seen) -> Response {
         ),
         "/v1/models" => json_response(
             StatusCode::OK,
-            &json!({"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "test"}]}),
+            &json!({"object": "list", "data": [{"id": "fake-model", "object": "model", "created": 1_700_000_000, "owned_by": "test"}]}),
         ),
         _ => json_response(
             StatusCode::NOT_FOUND,
