@@ -1,30 +1,19 @@
-//! The `serve` and `check` subcommands: load the config, start the recorder, bind every
-//! listener, then handle [`Control`] messages (signals) in one loop until a stop.
+//! The `serve` and `check` subcommands: `serve` loads the config, starts the recorder and the
+//! [`Supervisor`] (listeners, reloads, stop), then flushes the recorder.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 use crate::cli::{CheckArgs, ServeArgs};
 use crate::config::{self, Config, ConfigErrors, LoadOptions};
-use crate::proxy::{self, Route, Shared};
+use crate::proxy::Shared;
 use crate::recorder::{self, RecorderOptions};
-use crate::server::{self, StopSignals};
+use crate::supervisor::{watcher, BindError, Supervisor};
 
-/// Everything that can ask the supervisor to act.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    /// Re-read config.json (SIGHUP, file watcher).
-    Reload,
-    /// Stop: drain, flush, exit (SIGTERM/SIGINT; a second one skips the drain).
-    Shutdown,
-}
+pub use crate::supervisor::Control;
 
 /// Why `serve` could not start.
 #[derive(Debug, thiserror::Error)]
@@ -32,16 +21,9 @@ pub enum StartError {
     /// The config is missing or invalid.
     #[error("{0}")]
     Config(#[from] ConfigErrors),
-    /// A listener could not be bound.
-    #[error("could not bind {addr} (workflow {workflow}): {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The workflow that wanted it.
-        workflow: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
+    /// Listeners could not be bound (every failure is listed).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Bind(Vec<BindError>),
     /// The data folder could not be prepared.
     #[error("could not prepare the data folder {path}: {source}")]
     DataDir {
@@ -55,17 +37,12 @@ pub enum StartError {
     Client(#[from] reqwest::Error),
 }
 
-/// One running listener.
-struct Running {
-    route: Arc<Route>,
-    signals: StopSignals,
-    task: JoinHandle<usize>,
-}
-
-/// Runs the proxy until a [`Control::Shutdown`] arrives (and everything is drained and
-/// flushed). `control` carries the signals; tests send messages into it directly.
+/// Runs the proxy until a [`Control::Shutdown`] arrives on `control` (and everything is
+/// drained and flushed). `control_tx` is the sending side of the same channel, given to the
+/// config watcher; signals (or tests) send into it too.
 pub async fn serve(
     args: ServeArgs,
+    control_tx: mpsc::Sender<Control>,
     mut control: mpsc::Receiver<Control>,
 ) -> Result<(), StartError> {
     let options = LoadOptions {
@@ -92,91 +69,21 @@ pub async fn serve(
         args.max_body_bytes,
     ));
     let drain = Duration::from_secs(args.drain_seconds);
+    let supervisor = Supervisor::start(
+        args.config.clone(),
+        options,
+        config,
+        Arc::clone(&shared),
+        drain,
+    )
+    .await
+    .map_err(StartError::Bind)?;
+    let watcher = watcher::spawn(args.config.clone(), control_tx);
+    info!(data_dir = %args.data_dir.display(), config = %args.config.display(), "MicroModel is ready.");
 
-    let mut bound = Vec::new();
-    for workflow in config.workflows.values() {
-        let listener =
-            TcpListener::bind(workflow.addr)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: workflow.addr,
-                    workflow: workflow.id.clone(),
-                    source,
-                })?;
-        bound.push((Arc::new(workflow.clone()), listener));
-    }
-    let mut running: BTreeMap<SocketAddr, Running> = BTreeMap::new();
-    for (workflow, listener) in bound {
-        let addr = listener.local_addr().unwrap_or(workflow.addr);
-        info!(workflow = %workflow.id, %addr, upstream = %workflow.api_host, "Workflow listening.");
-        let route = Arc::new(Route::new(workflow, Arc::clone(&shared)));
-        let signals = StopSignals::default();
-        let task = tokio::spawn(server::serve(
-            listener,
-            proxy::router(Arc::clone(&route)),
-            signals.clone(),
-            drain,
-        ));
-        running.insert(
-            addr,
-            Running {
-                route,
-                signals,
-                task,
-            },
-        );
-    }
-    info!(workflows = running.len(), data_dir = %args.data_dir.display(), "MicroModel is ready.");
-
-    while let Some(message) = control.recv().await {
-        match message {
-            Control::Reload => {
-                warn!("Reload requested; live reload is not available in this version yet.");
-            }
-            Control::Shutdown => {
-                info!(
-                    drain_seconds = args.drain_seconds,
-                    "Stopping: no new connections, draining in-flight requests."
-                );
-                break;
-            }
-        }
-    }
-    // A second stop request while draining skips the drain.
-    let force: Vec<StopSignals> = running.values().map(|r| r.signals.clone()).collect();
-    let mut drains = Vec::new();
-    for (addr, listener) in std::mem::take(&mut running) {
-        listener.signals.stop.cancel();
-        drop(listener.route);
-        drains.push((addr, listener.task));
-    }
-    let wait_all = async {
-        for (addr, task) in drains {
-            match task.await {
-                Ok(0) => {}
-                Ok(cut) => warn!(%addr, cut, "Connections cut at the drain limit."),
-                Err(join_error) => error!(%addr, %join_error, "Listener task failed."),
-            }
-        }
-    };
-    tokio::pin!(wait_all);
-    loop {
-        tokio::select! {
-            () = &mut wait_all => break,
-            message = control.recv() => {
-                if message == Some(Control::Shutdown) {
-                    warn!("Second stop request: skipping the drain.");
-                    for signals in &force {
-                        signals.force.cancel();
-                    }
-                } else if message.is_none() {
-                    // Nobody can send any more; just wait for the drain.
-                    (&mut wait_all).await;
-                    break;
-                }
-            }
-        }
-    }
+    supervisor.run(&mut control).await;
+    watcher.abort();
+    // Every listener is gone: the last senders to the recorder go with `shared`.
     drop(shared);
     let flush_limit = drain.max(Duration::from_secs(10));
     if recorder_task.finish(flush_limit).await {

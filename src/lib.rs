@@ -10,7 +10,9 @@
 //! - [`recorder`]: the one shared writer task: bounded queue, batching, retries, fsync,
 //!   torn-line repair (§4).
 //! - [`proxy`]: the per-workflow HTTP service: endpoints (§2), forwarding and errors (§3).
-//! - [`server`]: listeners keyed by bind address, accept loops, graceful drain.
+//! - [`server`]: one listener's accept loop and graceful drain.
+//! - [`supervisor`]: the config in force and its listeners keyed by bind address; live
+//!   reload (file watcher, SIGHUP) applied all or nothing; the stop.
 //! - [`app`]: `serve` and `check`: wires config, recorder and listeners and waits for signals.
 //! - [`signals`]: Unix signals turned into [`app::Control`] messages.
 //! - [`logging`]: `tracing` subscriber set-up.
@@ -24,3 +26,4 @@ pub mod record;
 pub mod recorder;
 pub mod server;
 pub mod signals;
+pub mod supervisor;

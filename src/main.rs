@@ -20,8 +20,11 @@ fn main() -> ExitCode {
                 }
             };
             let result = runtime.block_on(async {
-                let control = signals::spawn()?;
-                app::serve(args, control).await.map_err(anyhow::Error::from)
+                let (control_tx, control) = tokio::sync::mpsc::channel(16);
+                signals::spawn(control_tx.clone())?;
+                app::serve(args, control_tx, control)
+                    .await
+                    .map_err(anyhow::Error::from)
             });
             match result {
                 Ok(()) => ExitCode::SUCCESS,

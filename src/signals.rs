@@ -1,28 +1,26 @@
 //! Unix signals turned into [`Control`] messages: SIGHUP → reload, SIGTERM/SIGINT → stop.
 
-use tokio::signal::unix::{signal, SignalKind};
+use futures_util::StreamExt;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook_tokio::Signals;
 use tokio::sync::mpsc;
 
 use crate::app::Control;
 
-/// Starts forwarding signals; the receiver feeds `app::serve`.
-pub fn spawn() -> std::io::Result<mpsc::Receiver<Control>> {
-    let (tx, rx) = mpsc::channel(16);
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
+/// Starts forwarding signals into `control`. Must be called inside the runtime.
+pub fn spawn(control: mpsc::Sender<Control>) -> std::io::Result<()> {
+    let mut signals = Signals::new([SIGHUP, SIGTERM, SIGINT])?;
     tokio::spawn(async move {
-        loop {
-            let control = tokio::select! {
-                Some(()) = hup.recv() => Control::Reload,
-                Some(()) = term.recv() => Control::Shutdown,
-                Some(()) = int.recv() => Control::Shutdown,
-                else => break,
+        while let Some(signal) = signals.next().await {
+            let message = if signal == SIGHUP {
+                Control::Reload
+            } else {
+                Control::Shutdown
             };
-            if tx.send(control).await.is_err() {
+            if control.send(message).await.is_err() {
                 break;
             }
         }
     });
-    Ok(rx)
+    Ok(())
 }

@@ -169,7 +169,7 @@ pub enum ConfigError {
         max: u64,
     },
     /// Two or more workflows share a `PORT`.
-    #[error("port {port} is used by more than one workflow: {}", quote_all(.workflows))]
+    #[error("PORT {port} is used by more than one workflow: {}", quote_all(.workflows))]
     DuplicatePort {
         /// The shared port.
         port: u16,

@@ -271,7 +271,7 @@ fn shared_port_names_all_workflows_regardless_of_host() {
     );
     assert_eq!(
         errors[1].to_string(),
-        r#"port 4000 is used by more than one workflow: "a", "b", "d""#
+        r#"PORT 4000 is used by more than one workflow: "a", "b", "d""#
     );
 }
 

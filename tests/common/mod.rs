@@ -65,6 +65,19 @@ impl Proxy {
             serde_json::to_vec_pretty(config).expect("json"),
         )
         .expect("write config");
+        let ports = ports_of(config);
+        Self::launch(dir, config_path, data_dir, &ports, extra_args, env)
+    }
+
+    /// Starts on an existing config file and waits for `ports` to open.
+    pub fn launch(
+        dir: tempfile::TempDir,
+        config_path: PathBuf,
+        data_dir: PathBuf,
+        ports: &[u16],
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Proxy {
         let log_path = dir.path().join("micromodel.log");
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_micromodel"));
@@ -89,15 +102,8 @@ impl Proxy {
             config_path,
             log_path,
         };
-        let ports: Vec<u16> = config
-            .as_object()
-            .expect("config object")
-            .values()
-            .filter_map(|w| w["PORT"].as_u64())
-            .map(|p| p as u16)
-            .collect();
         for port in ports {
-            proxy.wait_for_port(port);
+            proxy.wait_for_port(*port);
         }
         proxy
     }
@@ -208,6 +214,17 @@ impl Drop for Proxy {
     }
 }
 
+/// The `PORT`s of a config.
+pub fn ports_of(config: &Value) -> Vec<u16> {
+    config
+        .as_object()
+        .expect("config object")
+        .values()
+        .filter_map(|w| w["PORT"].as_u64())
+        .map(|p| p as u16)
+        .collect()
+}
+
 /// Every line of every data.jsonl under `dir` (any depth), parsed. Panics on a bad line.
 pub fn read_records(dir: &Path) -> Vec<Value> {
     raw_lines(dir)
@@ -282,4 +299,31 @@ pub fn keys_in_order(json: &str) -> Vec<String> {
     }
     serde::Deserializer::deserialize_map(&mut serde_json::Deserializer::from_str(json), Keys)
         .expect("a JSON object")
+}
+
+impl Proxy {
+    /// Polls the log until `needle` occurs at least `count` times (at most 15 s).
+    pub fn wait_log(&self, needle: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if self.logs().matches(needle).count() >= count {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "log never had {count} x {needle:?}:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Overwrites config.json in place.
+    pub fn write_config(&self, config: &Value) {
+        std::fs::write(
+            &self.config_path,
+            serde_json::to_vec_pretty(config).expect("json"),
+        )
+        .expect("write config");
+    }
 }

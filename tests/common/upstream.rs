@@ -178,3 +178,7 @@ pub async fn openai_like(seen: Seen) -> Response {
         ),
     }
 }
+
+/// Long enough for a debounced watcher (300 ms) to have acted, for "nothing more happened"
+/// checks. Not a performance threshold.
+pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(1200);

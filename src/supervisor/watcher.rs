@@ -1,0 +1,122 @@
+//! Watching config.json: the parent folder is watched (so saves by rename, `sed -i` and
+//! Kubernetes' `..data` symlink swap are all seen), bursts are debounced, and the watch is
+//! re-created when the folder is replaced or the watcher fails. SIGHUP works regardless.
+
+use std::ffi::OsString;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use notify::{Event, RecommendedWatcher, RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+use super::Control;
+
+/// Quiet time after the last relevant event before a reload is asked for.
+pub const DEBOUNCE: Duration = Duration::from_millis(300);
+/// How often the watched folder's identity is checked (to re-add the watch).
+const RECHECK: Duration = Duration::from_secs(2);
+
+/// Watches `config` and sends [`Control::ConfigChanged`] after each debounced burst.
+/// Runs until `control` is closed.
+pub fn spawn(config: PathBuf, control: mpsc::Sender<Control>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move { run(config, control).await })
+}
+
+async fn run(config: PathBuf, control: mpsc::Sender<Control>) {
+    let folder = match config.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let names: Vec<OsString> = [
+        config.file_name().map(OsString::from),
+        Some(OsString::from("..data")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let (events_tx, mut events) = mpsc::unbounded_channel::<notify::Result<Event>>();
+    let mut watch = Watch::new(&folder, events_tx.clone());
+    let mut recheck = tokio::time::interval(RECHECK);
+    let mut pending = false;
+    let debounce = tokio::time::sleep(DEBOUNCE);
+    tokio::pin!(debounce);
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(Ok(event)) => {
+                    if event.paths.iter().any(|p| p.file_name().is_some_and(|n| names.iter().any(|w| w == n))) {
+                        debug!(kind = ?event.kind, "Config folder event.");
+                        pending = true;
+                        debounce.as_mut().reset(tokio::time::Instant::now() + DEBOUNCE);
+                    }
+                }
+                Some(Err(error)) => {
+                    warn!(%error, folder = %folder.display(), "Config watcher failed; re-creating it.");
+                    watch = Watch::new(&folder, events_tx.clone());
+                    pending = true;
+                    debounce.as_mut().reset(tokio::time::Instant::now() + DEBOUNCE);
+                }
+                None => return,
+            },
+            () = &mut debounce, if pending => {
+                pending = false;
+                if control.send(Control::ConfigChanged).await.is_err() {
+                    return;
+                }
+            }
+            _ = recheck.tick() => {
+                if watch.is_stale(&folder) {
+                    warn!(folder = %folder.display(), "Config folder was replaced; watching it again.");
+                    watch = Watch::new(&folder, events_tx.clone());
+                    pending = true;
+                    debounce.as_mut().reset(tokio::time::Instant::now() + DEBOUNCE);
+                }
+            }
+            () = control.closed() => return,
+        }
+    }
+}
+
+/// One watch of the folder, with the folder's identity when it was set up.
+struct Watch {
+    _watcher: Option<RecommendedWatcher>,
+    identity: Option<(u64, u64)>,
+}
+
+impl Watch {
+    fn new(folder: &Path, events: mpsc::UnboundedSender<notify::Result<Event>>) -> Watch {
+        let identity = identity(folder);
+        let watcher = notify::recommended_watcher(move |event| {
+            let _ = events.send(event);
+        })
+        .and_then(|mut watcher| {
+            watcher
+                .watch(folder, RecursiveMode::NonRecursive)
+                .map(|()| watcher)
+        });
+        match watcher {
+            Ok(watcher) => Watch {
+                _watcher: Some(watcher),
+                identity,
+            },
+            Err(error) => {
+                warn!(%error, folder = %folder.display(), "Cannot watch the config folder; SIGHUP still reloads. Retrying.");
+                Watch {
+                    _watcher: None,
+                    identity: None,
+                }
+            }
+        }
+    }
+
+    /// The folder is gone, was replaced by another inode, or the watch could not be set up.
+    fn is_stale(&self, folder: &Path) -> bool {
+        self._watcher.is_none() || self.identity != identity(folder)
+    }
+}
+
+fn identity(folder: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(folder).ok().map(|m| (m.dev(), m.ino()))
+}
