@@ -7,10 +7,13 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::{error, info};
 
+use crate::admin::{self, AdminState, Readiness};
 use crate::cli::{CheckArgs, ServeArgs};
 use crate::config::{self, Config, ConfigErrors, LoadOptions};
+use crate::metrics;
 use crate::proxy::Shared;
 use crate::recorder::{self, RecorderOptions};
+use crate::server::{self, StopSignals};
 use crate::supervisor::{watcher, BindError, Supervisor};
 
 pub use crate::supervisor::Control;
@@ -32,6 +35,9 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The metrics recorder was already installed (only one per process).
+    #[error("the metrics recorder could not be installed")]
+    Metrics,
     /// The HTTP client could not be built.
     #[error("could not build the upstream HTTP client: {0}")]
     Client(#[from] reqwest::Error),
@@ -69,12 +75,18 @@ pub async fn serve(
         args.max_body_bytes,
     ));
     let drain = Duration::from_secs(args.drain_seconds);
+    let readiness = Arc::new(Readiness::default());
+    let admin = match args.admin_addr {
+        Some(addr) => Some(start_admin(addr, &shared, &readiness).await?),
+        None => None,
+    };
     let supervisor = Supervisor::start(
         args.config.clone(),
         options,
         config,
         Arc::clone(&shared),
         drain,
+        Arc::clone(&readiness),
     )
     .await
     .map_err(StartError::Bind)?;
@@ -91,7 +103,45 @@ pub async fn serve(
     } else {
         error!("Recorder could not flush everything before the limit.");
     }
+    if let Some((signals, task)) = admin {
+        signals.stop.cancel();
+        signals.force.cancel();
+        let _ = task.await;
+    }
     Ok(())
+}
+
+/// Binds and starts the admin listener; it serves until the very end (so `/readyz` can say
+/// 503 during the drain).
+async fn start_admin(
+    addr: std::net::SocketAddr,
+    shared: &Arc<Shared>,
+    readiness: &Arc<Readiness>,
+) -> Result<(StopSignals, tokio::task::JoinHandle<usize>), StartError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| {
+            StartError::Bind(vec![BindError {
+                addr,
+                workflow: "(admin)".to_owned(),
+                source,
+            }])
+        })?;
+    let handle = metrics::install().ok_or(StartError::Metrics)?;
+    let state = Arc::new(AdminState {
+        metrics: handle,
+        readiness: Arc::clone(readiness),
+        recorder: shared.recorder.clone(),
+    });
+    let signals = StopSignals::default();
+    info!(addr = %listener.local_addr().unwrap_or(addr), "Admin listener: /metrics, /healthz, /readyz.");
+    let task = tokio::spawn(server::serve(
+        listener,
+        admin::router(state),
+        signals.clone(),
+        Duration::ZERO,
+    ));
+    Ok((signals, task))
 }
 
 /// `micromodel check`: prints what would run, or every problem. Returns the exit code.

@@ -64,6 +64,9 @@ pub struct ServeArgs {
     /// How long a stop (or a removed listener) waits for in-flight requests, in seconds.
     #[arg(long, env = "MICROMODEL_DRAIN_SECONDS", default_value_t = 30)]
     pub drain_seconds: u64,
+    /// Admin listener for `/metrics`, `/healthz` and `/readyz` (off when not given).
+    #[arg(long, env = "MICROMODEL_ADMIN_ADDR")]
+    pub admin_addr: Option<std::net::SocketAddr>,
     /// Log format: `text` for people, `json` for log shippers. `RUST_LOG` filters.
     #[arg(long, env = "MICROMODEL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -16,14 +16,20 @@
 //! - [`app`]: `serve` and `check`: wires config, recorder and listeners and waits for signals.
 //! - [`signals`]: Unix signals turned into [`app::Control`] messages.
 //! - [`logging`]: `tracing` subscriber set-up.
+//! - [`admin`]: the optional admin listener: `/metrics`, `/healthz`, `/readyz`.
+//! - [`metrics`]: metric names and the Prometheus recorder.
+//! - [`sdnotify`]: systemd `READY=1` / `RELOADING=1` / `STOPPING=1`.
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod metrics;
 pub mod proxy;
 pub mod record;
 pub mod recorder;
+pub mod sdnotify;
 pub mod server;
 pub mod signals;
 pub mod supervisor;

@@ -40,7 +40,13 @@ pub(crate) fn write_batch(
             buf.push(b'\n');
         }
         match cache.append(&path, &buf) {
-            Ok(()) => outcome.written += lines.len() as u64,
+            Ok(()) => {
+                outcome.written += lines.len() as u64;
+                if let Some(first) = lines.first() {
+                    metrics::counter!(crate::metrics::RECORDS_WRITTEN, "workflow" => first.workflow_id.clone())
+                        .increment(lines.len() as u64);
+                }
+            }
             Err(e) => {
                 outcome.failures.push((path, e));
                 pending.extend(lines);

@@ -19,8 +19,11 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{debug, error, info, warn};
 
+use crate::admin::Readiness;
 use crate::config::{self, Config, LoadOptions, Workflow};
+use crate::metrics::{CONFIG_GENERATION, CONFIG_LAST_RELOAD_OK, CONFIG_RELOADS, WORKFLOWS};
 use crate::proxy::{self, Route, Shared};
+use crate::sdnotify;
 use crate::server::{self, StopSignals};
 use diff::Diff;
 
@@ -48,6 +51,26 @@ pub struct BindError {
     pub source: std::io::Error,
 }
 
+/// How a reload ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReloadResult {
+    Applied,
+    Unchanged,
+    Rejected,
+    RolledBack,
+}
+
+impl ReloadResult {
+    fn label(self) -> &'static str {
+        match self {
+            ReloadResult::Applied => "applied",
+            ReloadResult::Unchanged => "unchanged",
+            ReloadResult::Rejected => "rejected",
+            ReloadResult::RolledBack => "rolled_back",
+        }
+    }
+}
+
 /// One running listener.
 struct Running {
     route: Arc<Route>,
@@ -68,6 +91,8 @@ pub struct Supervisor {
     /// Their stop signals, so that a second SIGTERM can cut them too.
     draining_signals: Vec<StopSignals>,
     drain: Duration,
+    /// `/readyz`: true while serving, false from the start of a stop.
+    readiness: Arc<Readiness>,
 }
 
 impl Supervisor {
@@ -78,6 +103,7 @@ impl Supervisor {
         config: Arc<Config>,
         shared: Arc<Shared>,
         drain: Duration,
+        readiness: Arc<Readiness>,
     ) -> Result<Supervisor, Vec<BindError>> {
         let bound = bind_all(config.workflows.values()).await?;
         let mut supervisor = Supervisor {
@@ -90,10 +116,15 @@ impl Supervisor {
             draining: JoinSet::new(),
             draining_signals: Vec::new(),
             drain,
+            readiness,
         };
         for (workflow, listener) in bound {
             supervisor.launch(workflow, listener);
         }
+        supervisor.publish_gauges();
+        metrics::gauge!(CONFIG_LAST_RELOAD_OK).set(1.0);
+        supervisor.readiness.set(true);
+        sdnotify::notify("READY=1");
         Ok(supervisor)
     }
 
@@ -123,8 +154,24 @@ impl Supervisor {
         self.shutdown(control).await;
     }
 
-    /// Reads, validates and applies config.json; on any failure nothing changes.
+    /// Reads, validates and applies config.json; on any failure nothing changes. Tells
+    /// systemd (`RELOADING=1` … `READY=1`) and counts the result.
     pub async fn reload(&mut self, trigger: &'static str) {
+        sdnotify::notify("RELOADING=1");
+        let result = self.try_reload(trigger).await;
+        metrics::counter!(CONFIG_RELOADS, "result" => result.label()).increment(1);
+        let ok = matches!(result, ReloadResult::Applied | ReloadResult::Unchanged);
+        metrics::gauge!(CONFIG_LAST_RELOAD_OK).set(if ok { 1.0 } else { 0.0 });
+        self.publish_gauges();
+        sdnotify::notify("READY=1");
+    }
+
+    fn publish_gauges(&self) {
+        metrics::gauge!(CONFIG_GENERATION).set(self.generation as f64);
+        metrics::gauge!(WORKFLOWS).set(self.config.workflows.len() as f64);
+    }
+
+    async fn try_reload(&mut self, trigger: &'static str) -> ReloadResult {
         let new = match config::load(&self.config_path, self.options) {
             Ok(new) => Arc::new(new),
             Err(errors) => {
@@ -135,7 +182,7 @@ impl Supervisor {
                     errors = %messages.join("; "),
                     "Reload rejected; the running config stays in force."
                 );
-                return;
+                return ReloadResult::Rejected;
             }
         };
         if *new == *self.config {
@@ -144,7 +191,7 @@ impl Supervisor {
                 generation = self.generation,
                 "Config unchanged; nothing to do."
             );
-            return;
+            return ReloadResult::Unchanged;
         }
         let diff = Diff::between(&self.config, &new);
         // Fallible preparation: bind every new address before anything changes.
@@ -158,7 +205,7 @@ impl Supervisor {
                     errors = %messages.join("; "),
                     "Reload rolled back: a new address could not be bound; the running config stays in force."
                 );
-                return;
+                return ReloadResult::RolledBack;
             }
         };
         // Infallible swap.
@@ -191,6 +238,7 @@ impl Supervisor {
             changed = %describe(diff.changed.iter()),
             "Config reloaded."
         );
+        ReloadResult::Applied
     }
 
     fn launch(&mut self, workflow: Workflow, listener: TcpListener) {
@@ -216,6 +264,8 @@ impl Supervisor {
 
     /// Stops accepting everywhere and drains (a second Shutdown skips the drain).
     async fn shutdown(mut self, control: &mut mpsc::Receiver<Control>) {
+        self.readiness.set(false);
+        sdnotify::notify("STOPPING=1");
         info!(
             drain_seconds = self.drain.as_secs(),
             "Stopping: no new connections, draining in-flight requests."

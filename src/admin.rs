@@ -1,0 +1,76 @@
+//! The optional admin listener (`--admin-addr`): Prometheus `/metrics`, liveness `/healthz`,
+//! readiness `/readyz` (200 once the config is loaded and listeners are bound; 503 while
+//! draining on shutdown, so that Kubernetes stops sending traffic first).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::metrics::QUEUE_DEPTH;
+use crate::recorder::Recorder;
+
+/// Readiness, shared by the supervisor (which flips it) and the admin listener.
+#[derive(Debug, Default)]
+pub struct Readiness(AtomicBool);
+
+impl Readiness {
+    /// Marks the process ready (true) or draining / not started (false).
+    pub fn set(&self, ready: bool) {
+        self.0.store(ready, Ordering::Release);
+    }
+
+    /// Whether `/readyz` answers 200.
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// What the admin endpoints read.
+pub struct AdminState {
+    /// Renders the metrics.
+    pub metrics: PrometheusHandle,
+    /// Readiness flag.
+    pub readiness: Arc<Readiness>,
+    /// For the queue depth gauge, read at scrape time.
+    pub recorder: Recorder,
+}
+
+/// The admin router.
+pub fn router(state: Arc<AdminState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+}
+
+async fn metrics(State(state): State<Arc<AdminState>>) -> Response {
+    metrics::gauge!(QUEUE_DEPTH).set(state.recorder.stats().queue_depth as f64);
+    state.metrics.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<Arc<AdminState>>) -> Response {
+    if state.readiness.get() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    }
+}

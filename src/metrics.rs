@@ -1,0 +1,87 @@
+//! Metric names (one place, so code and README agree) and the Prometheus recorder behind
+//! `GET /metrics` on the admin listener. Without `--admin-addr` no recorder is installed
+//! and every `metrics::counter!` call is a no-op.
+
+use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// `micromodel_requests_total{workflow,endpoint,status}`
+pub const REQUESTS_TOTAL: &str = "micromodel_requests_total";
+/// `micromodel_request_duration_seconds{workflow,endpoint}` (to response headers)
+pub const REQUEST_DURATION: &str = "micromodel_request_duration_seconds";
+/// `micromodel_upstream_errors_total{workflow,kind}`; kind: connect, timeout, invalid
+pub const UPSTREAM_ERRORS: &str = "micromodel_upstream_errors_total";
+/// `micromodel_streams_active{workflow}`
+pub const STREAMS_ACTIVE: &str = "micromodel_streams_active";
+/// `micromodel_records_written_total{workflow}`
+pub const RECORDS_WRITTEN: &str = "micromodel_records_written_total";
+/// `micromodel_records_dropped_total{reason}`; reason: queue_full, recorder_stopped,
+/// incomplete (an answer that ended without a finish reason), unparsable
+pub const RECORDS_DROPPED: &str = "micromodel_records_dropped_total";
+/// `micromodel_recorder_queue_depth`
+pub const QUEUE_DEPTH: &str = "micromodel_recorder_queue_depth";
+/// `micromodel_config_reloads_total{result}`; result: applied, unchanged, rejected, rolled_back
+pub const CONFIG_RELOADS: &str = "micromodel_config_reloads_total";
+/// `micromodel_config_last_reload_successful` (1 or 0)
+pub const CONFIG_LAST_RELOAD_OK: &str = "micromodel_config_last_reload_successful";
+/// `micromodel_config_generation`
+pub const CONFIG_GENERATION: &str = "micromodel_config_generation";
+/// `micromodel_workflows`
+pub const WORKFLOWS: &str = "micromodel_workflows";
+
+/// Request duration buckets, in seconds: sub-millisecond proxy errors up to long generations.
+const DURATION_BUCKETS: [f64; 14] = [
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0,
+];
+
+/// Installs the global Prometheus recorder. `None` when one is already installed.
+pub fn install() -> Option<PrometheusHandle> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets(&DURATION_BUCKETS)
+        .ok()?
+        .install_recorder()
+        .ok()?;
+    describe();
+    Some(handle)
+}
+
+fn describe() {
+    describe_counter!(
+        REQUESTS_TOTAL,
+        "Requests answered, by workflow, endpoint and status."
+    );
+    describe_histogram!(
+        REQUEST_DURATION,
+        Unit::Seconds,
+        "Time from request to response headers."
+    );
+    describe_counter!(
+        UPSTREAM_ERRORS,
+        "Upstream failures: connect, timeout, invalid."
+    );
+    describe_gauge!(STREAMS_ACTIVE, "Streamed answers being passed through now.");
+    describe_counter!(RECORDS_WRITTEN, "Record lines appended to data files.");
+    describe_counter!(RECORDS_DROPPED, "Records not written, by reason.");
+    describe_gauge!(QUEUE_DEPTH, "Records waiting for the disk.");
+    describe_counter!(CONFIG_RELOADS, "Config reloads, by result.");
+    describe_gauge!(
+        CONFIG_LAST_RELOAD_OK,
+        "1 when the last reload was applied or unchanged."
+    );
+    describe_gauge!(CONFIG_GENERATION, "Generation of the config in force.");
+    describe_gauge!(WORKFLOWS, "Workflows in the config in force.");
+}
+
+/// The `endpoint` label of a request path: bounded, whatever clients send.
+pub fn endpoint_label(path: &str) -> &'static str {
+    match path {
+        "/v1/chat/completions" => "/v1/chat/completions",
+        "/v1/completions" => "/v1/completions",
+        "/v1/models" => "/v1/models",
+        "/v1/embeddings" => "/v1/embeddings",
+        "/health" => "/health",
+        "/" => "/",
+        p if p.starts_with("/v1/") || p == "/v1" => "/v1/other",
+        _ => "other",
+    }
+}
