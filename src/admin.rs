@@ -12,9 +12,6 @@ use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::metrics::QUEUE_DEPTH;
-use crate::recorder::Recorder;
-
 /// Readiness, shared by the supervisor (which flips it) and the admin listener.
 #[derive(Debug, Default)]
 pub struct Readiness(AtomicBool);
@@ -37,8 +34,6 @@ pub struct AdminState {
     pub metrics: PrometheusHandle,
     /// Readiness flag.
     pub readiness: Arc<Readiness>,
-    /// For the queue depth gauge, read at scrape time.
-    pub recorder: Recorder,
 }
 
 /// The admin router.
@@ -51,7 +46,6 @@ pub fn router(state: Arc<AdminState>) -> Router {
 }
 
 async fn metrics(State(state): State<Arc<AdminState>>) -> Response {
-    metrics::gauge!(QUEUE_DEPTH).set(state.recorder.stats().queue_depth as f64);
     state.metrics.run_upkeep();
     (
         [(

@@ -10,11 +10,11 @@ use tracing::{error, info};
 use crate::admin::{self, AdminState, Readiness};
 use crate::cli::{CheckArgs, ServeArgs};
 use crate::config::{self, Config, ConfigErrors, LoadOptions};
-use crate::metrics;
 use crate::proxy::Shared;
 use crate::recorder::{self, RecorderOptions};
 use crate::server::{self, StopSignals};
 use crate::supervisor::{watcher, BindError, Supervisor};
+use crate::telemetry;
 
 pub use crate::supervisor::Control;
 
@@ -54,6 +54,8 @@ pub async fn serve(
     let options = LoadOptions {
         default_host: args.host,
     };
+    // Watch first, then read: a save between the two still triggers a reload.
+    let watcher = watcher::spawn(args.config.clone(), control_tx);
     let config = Arc::new(config::load(&args.config, options)?);
     let (recorder, recorder_task) = recorder::start(RecorderOptions {
         data_dir: args.data_dir.clone(),
@@ -77,7 +79,7 @@ pub async fn serve(
     let drain = Duration::from_secs(args.drain_seconds);
     let readiness = Arc::new(Readiness::default());
     let admin = match args.admin_addr {
-        Some(addr) => Some(start_admin(addr, &shared, &readiness).await?),
+        Some(addr) => Some(start_admin(addr, &readiness).await?),
         None => None,
     };
     let supervisor = Supervisor::start(
@@ -90,7 +92,6 @@ pub async fn serve(
     )
     .await
     .map_err(StartError::Bind)?;
-    let watcher = watcher::spawn(args.config.clone(), control_tx);
     info!(data_dir = %args.data_dir.display(), config = %args.config.display(), "MicroModel is ready.");
 
     supervisor.run(&mut control).await;
@@ -115,7 +116,6 @@ pub async fn serve(
 /// 503 during the drain).
 async fn start_admin(
     addr: std::net::SocketAddr,
-    shared: &Arc<Shared>,
     readiness: &Arc<Readiness>,
 ) -> Result<(StopSignals, tokio::task::JoinHandle<usize>), StartError> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -127,11 +127,10 @@ async fn start_admin(
                 source,
             }])
         })?;
-    let handle = metrics::install().ok_or(StartError::Metrics)?;
+    let handle = telemetry::install().ok_or(StartError::Metrics)?;
     let state = Arc::new(AdminState {
         metrics: handle,
         readiness: Arc::clone(readiness),
-        recorder: shared.recorder.clone(),
     });
     let signals = StopSignals::default();
     info!(addr = %listener.local_addr().unwrap_or(addr), "Admin listener: /metrics, /healthz, /readyz.");

@@ -17,7 +17,7 @@
 //! - [`signals`]: Unix signals turned into [`app::Control`] messages.
 //! - [`logging`]: `tracing` subscriber set-up.
 //! - [`admin`]: the optional admin listener: `/metrics`, `/healthz`, `/readyz`.
-//! - [`metrics`]: metric names and the Prometheus recorder.
+//! - [`telemetry`]: metric names and the Prometheus recorder.
 //! - [`sdnotify`]: systemd `READY=1` / `RELOADING=1` / `STOPPING=1`.
 
 pub mod admin;
@@ -25,7 +25,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod logging;
-pub mod metrics;
 pub mod proxy;
 pub mod record;
 pub mod recorder;
@@ -33,3 +32,4 @@ pub mod sdnotify;
 pub mod server;
 pub mod signals;
 pub mod supervisor;
+pub mod telemetry;

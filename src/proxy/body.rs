@@ -16,11 +16,13 @@ use tokio::time::Sleep;
 use tracing::{debug, warn};
 
 use super::error::ProxyError;
+use super::forward::upstream_error;
 use super::state::Shared;
 use crate::record::line::RecordContext;
 use crate::record::parse_answer::parse_answer;
 use crate::record::stream::StreamCapture;
 use crate::recorder::RecordLine;
+use crate::telemetry::{RECORDS_DROPPED, STREAMS_ACTIVE};
 
 /// How the answer is captured for the record.
 pub enum Capture {
@@ -63,6 +65,7 @@ impl Recording {
             Capture::Json(buf) => match parse_answer(self.ctx.endpoint, &buf) {
                 Ok(answer) => answer,
                 Err(error) => {
+                    metrics::counter!(RECORDS_DROPPED, "reason" => "unparsable").increment(1);
                     self.shared
                         .stats
                         .unparsable_answers
@@ -78,7 +81,13 @@ impl Recording {
                         .stats
                         .incomplete_answers
                         .fetch_add(1, Ordering::Relaxed);
-                    warn!(workflow, %incomplete, "Stream ended without a finish reason; not recorded.");
+                    metrics::counter!(RECORDS_DROPPED, "reason" => "incomplete").increment(1);
+                    warn!(
+                        workflow,
+                        upstream_id = incomplete.upstream_id().unwrap_or("-"),
+                        %incomplete,
+                        "Stream ended without a finish reason; not recorded."
+                    );
                     return;
                 }
             },
@@ -98,6 +107,7 @@ impl Recording {
             .stats
             .incomplete_answers
             .fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(RECORDS_DROPPED, "reason" => "incomplete").increment(1);
         let upstream_id = match &self.capture {
             Capture::Stream(capture) => capture.upstream_id().map(str::to_owned),
             Capture::Json(_) => None,
@@ -125,6 +135,8 @@ pub struct TeeBody {
     expected_len: Option<u64>,
     /// Bytes passed on so far.
     received: u64,
+    /// The workflow of the listener (metrics labels).
+    workflow: String,
     done: bool,
 }
 
@@ -137,7 +149,11 @@ impl TeeBody {
         sse: bool,
         host: String,
         expected_len: Option<u64>,
+        workflow: &str,
     ) -> Self {
+        if sse {
+            metrics::gauge!(STREAMS_ACTIVE, "workflow" => workflow.to_owned()).increment(1.0);
+        }
         TeeBody {
             inner,
             idle,
@@ -147,6 +163,7 @@ impl TeeBody {
             host,
             expected_len,
             received: 0,
+            workflow: workflow.to_owned(),
             done: false,
         }
     }
@@ -188,6 +205,7 @@ impl Stream for TeeBody {
                     recording.abandon("upstream body broke");
                 }
                 debug!(%error, "Upstream body broke.");
+                upstream_error(&this.workflow, "invalid");
                 Poll::Ready(Some(Err(std::io::Error::other(error.without_url()))))
             }
             Poll::Ready(None) => {
@@ -206,6 +224,7 @@ impl Stream for TeeBody {
                     recording.abandon("upstream idle timeout");
                 }
                 let error = this.timeout_error();
+                upstream_error(&this.workflow, "timeout");
                 warn!(host = %this.host, "Upstream went silent past the timeout; answer cut.");
                 if this.sse {
                     let json = serde_json::to_string(&error.body()).expect("error body serialises");
@@ -223,6 +242,9 @@ impl Stream for TeeBody {
 
 impl Drop for TeeBody {
     fn drop(&mut self) {
+        if self.sse {
+            metrics::gauge!(STREAMS_ACTIVE, "workflow" => self.workflow.clone()).decrement(1.0);
+        }
         if let Some(recording) = self.recording.take() {
             recording.abandon("client disconnected");
         }

@@ -23,6 +23,7 @@ use crate::record::line::RecordContext;
 use crate::record::request::{RequestError, RequestView};
 use crate::record::stream::StreamCapture;
 use crate::record::EndpointKind;
+use crate::telemetry::UPSTREAM_ERRORS;
 
 /// `POST /v1/chat/completions` and `POST /v1/completions`.
 pub async fn recorded(
@@ -226,7 +227,7 @@ async fn send(
         .headers(headers)
         .body(body)
         .send();
-    match tokio::time::timeout(workflow.timeout, request).await {
+    let result = match tokio::time::timeout(workflow.timeout, request).await {
         Err(_) => Err(ProxyError::Timeout {
             host: workflow.api_host.clone(),
             seconds: workflow.timeout.as_secs_f64(),
@@ -240,7 +241,22 @@ async fn send(
             reason: describe(&error),
         }),
         Ok(Ok(response)) => Ok(response),
+    };
+    if let Err(error) = &result {
+        let kind = if matches!(error, ProxyError::Timeout { .. }) {
+            "timeout"
+        } else {
+            "connect"
+        };
+        upstream_error(&workflow.id, kind);
     }
+    result
+}
+
+/// Counts an upstream failure: `connect`, `timeout` or `invalid`.
+pub fn upstream_error(workflow: &str, kind: &'static str) {
+    metrics::counter!(UPSTREAM_ERRORS, "workflow" => workflow.to_owned(), "kind" => kind)
+        .increment(1);
 }
 
 /// The error and its causes, without the URL.
@@ -276,6 +292,7 @@ fn respond(
         sse,
         workflow.api_host.clone(),
         expected_len,
+        &workflow.id,
     );
     let mut response = Response::new(Body::from_stream(body));
     *response.status_mut() = status;

@@ -13,6 +13,7 @@ pub mod headers;
 pub mod state;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::{Request, State};
 use axum::http::Method;
@@ -25,6 +26,7 @@ pub use error::ProxyError;
 pub use state::{Route, Shared};
 
 use crate::record::EndpointKind;
+use crate::telemetry::{self, REQUESTS_TOTAL, REQUEST_DURATION};
 
 /// The service name reported by `/health` and `/`.
 pub const SERVICE: &str = "MicroModel";
@@ -39,6 +41,23 @@ pub fn router(route: Arc<Route>) -> Router {
 }
 
 async fn dispatch(State(route): State<Arc<Route>>, req: Request) -> Response {
+    let started = Instant::now();
+    let workflow = route.settings().id.clone();
+    let endpoint = telemetry::endpoint_label(req.uri().path());
+    let response = proxy_request(route, req).await;
+    metrics::counter!(
+        REQUESTS_TOTAL,
+        "workflow" => workflow.clone(),
+        "endpoint" => endpoint,
+        "status" => response.status().as_u16().to_string()
+    )
+    .increment(1);
+    metrics::histogram!(REQUEST_DURATION, "workflow" => workflow, "endpoint" => endpoint)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn proxy_request(route: Arc<Route>, req: Request) -> Response {
     let path = req.uri().path();
     let result = if req.method() == Method::POST && path == "/v1/chat/completions" {
         forward::recorded(route, EndpointKind::Chat, req).await

@@ -43,7 +43,7 @@ pub(crate) fn write_batch(
             Ok(()) => {
                 outcome.written += lines.len() as u64;
                 if let Some(first) = lines.first() {
-                    metrics::counter!(crate::metrics::RECORDS_WRITTEN, "workflow" => first.workflow_id.clone())
+                    metrics::counter!(crate::telemetry::RECORDS_WRITTEN, "workflow" => first.workflow_id.clone())
                         .increment(lines.len() as u64);
                 }
             }

@@ -110,7 +110,7 @@ impl Recorder {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 let dropped_full = Shared::add(&self.shared.dropped_full, 1);
-                metrics::counter!(crate::metrics::RECORDS_DROPPED, "reason" => "queue_full")
+                metrics::counter!(crate::telemetry::RECORDS_DROPPED, "reason" => "queue_full")
                     .increment(1);
                 if self.shared.full_log.allow() {
                     warn!(
@@ -122,7 +122,7 @@ impl Recorder {
             }
             Err(TrySendError::Closed(_)) => {
                 let dropped_closed = Shared::add(&self.shared.dropped_closed, 1);
-                metrics::counter!(crate::metrics::RECORDS_DROPPED, "reason" => "recorder_stopped")
+                metrics::counter!(crate::telemetry::RECORDS_DROPPED, "reason" => "recorder_stopped")
                     .increment(1);
                 if self.shared.closed_log.allow() {
                     warn!(dropped_closed, "recorder stopped; dropping records");

@@ -90,7 +90,10 @@ impl Writer {
                     Event::Received(_) => {}
                 }
             }
-            if self.write_pending().await {
+            let written = self.write_pending().await;
+            // What still waits for the disk (the batch in hand is not in the channel).
+            metrics::gauge!(crate::telemetry::QUEUE_DEPTH).set(self.rx.len() as f64);
+            if written {
                 backoff = FIRST_BACKOFF;
             } else {
                 tokio::select! {

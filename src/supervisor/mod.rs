@@ -21,10 +21,10 @@ use tracing::{debug, error, info, warn};
 
 use crate::admin::Readiness;
 use crate::config::{self, Config, LoadOptions, Workflow};
-use crate::metrics::{CONFIG_GENERATION, CONFIG_LAST_RELOAD_OK, CONFIG_RELOADS, WORKFLOWS};
 use crate::proxy::{self, Route, Shared};
 use crate::sdnotify;
 use crate::server::{self, StopSignals};
+use crate::telemetry::{CONFIG_GENERATION, CONFIG_LAST_RELOAD_OK, CONFIG_RELOADS, WORKFLOWS};
 use diff::Diff;
 
 /// Everything that can ask the supervisor to act.

@@ -7,7 +7,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use notify::{Event, RecommendedWatcher, RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
@@ -19,16 +20,26 @@ pub const DEBOUNCE: Duration = Duration::from_millis(300);
 const RECHECK: Duration = Duration::from_secs(2);
 
 /// Watches `config` and sends [`Control::ConfigChanged`] after each debounced burst.
-/// Runs until `control` is closed.
+/// The watch is in place when this returns (call it before reading the config, so that no
+/// change can slip between the read and the watch). Runs until `control` is closed.
 pub fn spawn(config: PathBuf, control: mpsc::Sender<Control>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move { run(config, control).await })
-}
-
-async fn run(config: PathBuf, control: mpsc::Sender<Control>) {
     let folder = match config.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    let (events_tx, events) = mpsc::unbounded_channel::<notify::Result<Event>>();
+    let watch = Watch::new(&folder, events_tx.clone());
+    tokio::spawn(async move { run(config, folder, watch, events_tx, events, control).await })
+}
+
+async fn run(
+    config: PathBuf,
+    folder: PathBuf,
+    mut watch: Watch,
+    events_tx: mpsc::UnboundedSender<notify::Result<Event>>,
+    mut events: mpsc::UnboundedReceiver<notify::Result<Event>>,
+    control: mpsc::Sender<Control>,
+) {
     let names: Vec<OsString> = [
         config.file_name().map(OsString::from),
         Some(OsString::from("..data")),
@@ -36,8 +47,6 @@ async fn run(config: PathBuf, control: mpsc::Sender<Control>) {
     .into_iter()
     .flatten()
     .collect();
-    let (events_tx, mut events) = mpsc::unbounded_channel::<notify::Result<Event>>();
-    let mut watch = Watch::new(&folder, events_tx.clone());
     let mut recheck = tokio::time::interval(RECHECK);
     let mut pending = false;
     let debounce = tokio::time::sleep(DEBOUNCE);
@@ -46,7 +55,7 @@ async fn run(config: PathBuf, control: mpsc::Sender<Control>) {
         tokio::select! {
             event = events.recv() => match event {
                 Some(Ok(event)) => {
-                    if event.paths.iter().any(|p| p.file_name().is_some_and(|n| names.iter().any(|w| w == n))) {
+                    if changes_content(&event.kind) && event.paths.iter().any(|p| p.file_name().is_some_and(|n| names.iter().any(|w| w == n))) {
                         debug!(kind = ?event.kind, "Config folder event.");
                         pending = true;
                         debounce.as_mut().reset(tokio::time::Instant::now() + DEBOUNCE);
@@ -76,6 +85,20 @@ async fn run(config: PathBuf, control: mpsc::Sender<Control>) {
             }
             () = control.closed() => return,
         }
+    }
+}
+
+/// Events that may change what config.json reads as. Opening and reading are not (our own
+/// read of the config would otherwise trigger the next reload, forever).
+fn changes_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        EventKind::Any
+        | EventKind::Create(_)
+        | EventKind::Modify(_)
+        | EventKind::Remove(_)
+        | EventKind::Other => true,
     }
 }
 
