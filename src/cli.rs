@@ -38,6 +38,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Validate a config file and print what would run; exit 0 when valid, 1 when not.
     Check(CheckArgs),
+    /// Export records as a fine-tuning file (chatml, openai or sharegpt), filtered and merged.
+    Export(crate::dataset::ExportArgs),
+    /// Count records per workflow and day: models, finish reasons, streams, tools, tokens.
+    Stats(crate::dataset::StatsArgs),
+    /// Check every line of every data file against the record format; exit 1 on problems.
+    Validate(crate::dataset::ValidateArgs),
 }
 
 /// Flags of `serve`.

@@ -15,6 +15,7 @@
 //!   reload (file watcher, SIGHUP) applied all or nothing; the stop.
 //! - [`app`]: `serve` and `check`: wires config, recorder and listeners and waits for signals.
 //! - [`signals`]: Unix signals turned into [`app::Control`] messages.
+//! - [`dataset`]: the data tools `export`, `stats` and `validate` over recorded folders.
 //! - [`logging`]: `tracing` subscriber set-up.
 //! - [`admin`]: the optional admin listener: `/metrics`, `/healthz`, `/readyz`.
 //! - [`telemetry`]: metric names and the Prometheus recorder.
@@ -24,6 +25,7 @@ pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod dataset;
 pub mod logging;
 pub mod proxy;
 pub mod record;

@@ -413,3 +413,32 @@ async fn health_and_info_shapes_and_the_key_appears_nowhere() {
     assert!(!logs.contains(SECRET), "the key leaked into the logs");
     assert!(!common::raw_lines(&proxy.data_dir).concat().contains(SECRET));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_clients_are_served_and_their_bodies_forwarded() {
+    let upstream = FakeUpstream::start(openai_like);
+    let port = free_port();
+    let proxy = Proxy::start(&one_workflow("h2", &upstream.url, port, ""), &[]);
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let embedding = r#"{"model":"e","input":"over h2"}"#;
+    let response = h2
+        .post(format!("{}/v1/embeddings", Proxy::url(port)))
+        .body(embedding)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(&upstream.seen()[0].body[..], embedding.as_bytes());
+    let response = h2
+        .post(format!("{}/v1/chat/completions", Proxy::url(port)))
+        .body(r#"{"model":"m","messages":[{"role":"user","content":"h2"}]}"#)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    proxy.wait_records("h2", 1);
+}

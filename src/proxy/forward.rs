@@ -109,8 +109,9 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
     apply_key(&mut headers, &workflow);
 
     let over_limit = Arc::new(AtomicBool::new(false));
-    let has_body =
-        declared.is_some_and(|n| n > 0) || parts.headers.contains_key(header::TRANSFER_ENCODING);
+    // From the framing, not the headers: an HTTP/2 request may carry a body without either
+    // Content-Length or Transfer-Encoding.
+    let has_body = !http_body::Body::is_end_stream(&body);
     let upstream_body = if has_body {
         if let Some(n) = declared {
             // Same body, same length: keep the framing instead of switching to chunked.

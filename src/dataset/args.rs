@@ -1,0 +1,124 @@
+//! Flags of `export`, `stats` and `validate`. `--data-dir` has the `MICROMODEL_DATA_DIR` twin
+//! (one folder); repeat the flag to merge several replicas' folders.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, ValueEnum};
+
+use super::scan::parse_day;
+
+/// Flags of `export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// A data folder to read; repeat to merge several replicas' folders.
+    #[arg(
+        long = "data-dir",
+        env = "MICROMODEL_DATA_DIR",
+        default_value = "./data"
+    )]
+    pub data_dirs: Vec<PathBuf>,
+    /// Only these workflows (repeatable; default: all).
+    #[arg(long = "workflow")]
+    pub workflows: Vec<String>,
+    /// First day to export, `YYYY-MM-DD` (inclusive, the folder's UTC date).
+    #[arg(long, value_parser = parse_day)]
+    pub since: Option<NaiveDate>,
+    /// Last day to export, `YYYY-MM-DD` (inclusive, the folder's UTC date).
+    #[arg(long, value_parser = parse_day)]
+    pub until: Option<NaiveDate>,
+    /// Only records of these models (the request's `model`; repeatable).
+    #[arg(long = "model")]
+    pub models: Vec<String>,
+    /// Only records of this endpoint.
+    #[arg(long, value_enum)]
+    pub endpoint: Option<EndpointArg>,
+    /// Finish reasons to keep, comma-separated; `none` = null or missing, `any` keeps all.
+    #[arg(
+        long = "finish-reason",
+        value_delimiter = ',',
+        default_value = "stop,tool_calls"
+    )]
+    pub finish_reasons: Vec<String>,
+    /// Keep identical conversations (`messages` + `tools`) once; the earliest wins.
+    #[arg(long)]
+    pub dedupe: bool,
+    /// Only records with at least N messages of role `user` or `assistant`.
+    #[arg(long, default_value_t = 0)]
+    pub min_turns: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Chatml)]
+    pub format: Format,
+    /// Output file (default: stdout). Written beside, renamed when complete.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Train share, e.g. 0.9: writes FILE.train.EXT and FILE.valid.EXT instead of FILE.
+    #[arg(long, requires = "out")]
+    pub split: Option<f64>,
+    /// Seed of the split: the same seed and data give the same split.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// A line that does not parse or lacks required fields is an error (exit 1), not a skip.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// `--endpoint` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EndpointArg {
+    /// `/v1/chat/completions`
+    Chat,
+    /// `/v1/completions`
+    Completions,
+}
+
+impl EndpointArg {
+    /// The record's `endpoint` value.
+    pub fn path(self) -> &'static str {
+        match self {
+            EndpointArg::Chat => "/v1/chat/completions",
+            EndpointArg::Completions => "/v1/completions",
+        }
+    }
+}
+
+/// Output formats of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The record lines as captured.
+    Chatml,
+    /// OpenAI chat fine-tuning lines: `{"messages":[...],"tools":[...]}`.
+    Openai,
+    /// ShareGPT as LLaMA-Factory reads it: `{"conversations":[...],"system":"","tools":""}`.
+    Sharegpt,
+}
+
+/// Flags of `stats`.
+#[derive(Debug, Clone, Args)]
+pub struct StatsArgs {
+    /// A data folder to read; repeat to add up several replicas' folders.
+    #[arg(
+        long = "data-dir",
+        env = "MICROMODEL_DATA_DIR",
+        default_value = "./data"
+    )]
+    pub data_dirs: Vec<PathBuf>,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `validate`.
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// A data folder to check; repeatable.
+    #[arg(
+        long = "data-dir",
+        env = "MICROMODEL_DATA_DIR",
+        default_value = "./data"
+    )]
+    pub data_dirs: Vec<PathBuf>,
+    /// Cut a torn last line (no newline) as the recorder does on start. Stop the proxy first.
+    #[arg(long)]
+    pub repair: bool,
+}

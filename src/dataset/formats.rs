@@ -1,0 +1,309 @@
+//! Output formats of `export`, one JSON line per record.
+//!
+//! - `chatml`: the record line as captured, byte for byte.
+//! - `openai`: exactly `{"messages":[...]}` plus `"tools"` when the request had tools, as the
+//!   OpenAI chat fine-tuning format wants it. Each message keeps only `role`, `content`,
+//!   `name`, `tool_calls` (assistant; each `{"id","type","function":{"name","arguments"}}`,
+//!   arguments as a JSON string), `tool_call_id` (tool) and `weight` (assistant). Recorder-only
+//!   fields (`reasoning_content`, `reasoning`, `refusal`, ...) are dropped; the `developer`
+//!   role becomes `system`.
+//! - `sharegpt`: `{"conversations":[{"from","value"}...],"system":"...","tools":"..."}` as
+//!   LLaMA-Factory reads it (`formatting: sharegpt`). `user` → `human`, `assistant` → `gpt`,
+//!   an assistant message with tool calls → `function_call` whose value is the JSON text of
+//!   `{"name","arguments"}` (a list of them for parallel calls; `arguments` parsed into a JSON
+//!   object when it is one; any text beside the calls is dropped), consecutive `tool` messages
+//!   → one `observation` (joined with `</tool_response><tool_response>` as LLaMA-Factory's own
+//!   OpenAI converter does). `system`/`developer` messages go to the top-level `system`
+//!   (joined by blank lines); `tools` is the JSON text of the function definitions. Both are
+//!   always present (`""` when empty) so every line has the same columns. Turns must
+//!   alternate human/observation then gpt/function_call, as LLaMA-Factory requires;
+//!   consecutive user messages are joined by a blank line, anything else that breaks the
+//!   alternation, or content that is not text, makes the record not expressible (skipped,
+//!   counted).
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::args::Format;
+use super::record::Record;
+
+static NULL: Value = Value::Null;
+
+/// Appends `record` (whose line is `raw`) in `format` to `out`, with a trailing newline.
+/// An error says why the format cannot express the record; `out` is then unchanged.
+pub fn write_line(
+    format: Format,
+    raw: &[u8],
+    record: &Record,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    let start = out.len();
+    let result = match format {
+        Format::Chatml => {
+            out.extend_from_slice(raw);
+            Ok(())
+        }
+        Format::Openai => openai(record).and_then(|line| to_writer(out, &line)),
+        Format::Sharegpt => sharegpt(record).and_then(|line| to_writer(out, &line)),
+    };
+    match result {
+        Ok(()) => {
+            out.push(b'\n');
+            Ok(())
+        }
+        Err(e) => {
+            out.truncate(start);
+            Err(e)
+        }
+    }
+}
+
+fn to_writer<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), String> {
+    serde_json::to_writer(out, value).map_err(|e| e.to_string())
+}
+
+#[derive(Serialize)]
+struct OpenAiLine<'a> {
+    messages: Vec<OpenAiMessage<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tools: Option<&'a Value>,
+}
+
+#[derive(Serialize)]
+struct OpenAiMessage<'a> {
+    role: &'a str,
+    content: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<OpenAiToolCall<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    weight: Option<&'a Value>,
+}
+
+#[derive(Serialize)]
+struct OpenAiToolCall<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    function: OpenAiFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct OpenAiFunction<'a> {
+    name: &'a str,
+    arguments: Cow<'a, str>,
+}
+
+fn role(message: &Value) -> &str {
+    message.get("role").and_then(Value::as_str).unwrap_or("")
+}
+
+fn openai(record: &Record) -> Result<OpenAiLine<'_>, String> {
+    let mut messages = Vec::with_capacity(record.messages().len());
+    for message in record.messages() {
+        let role = match role(message) {
+            "developer" | "system" => "system",
+            r @ ("user" | "assistant" | "tool" | "function") => r,
+            other => return Err(format!("role {other:?}")),
+        };
+        let assistant = role == "assistant";
+        messages.push(OpenAiMessage {
+            role,
+            content: message.get("content").unwrap_or(&NULL),
+            name: message.get("name").filter(|n| n.is_string()),
+            tool_calls: if assistant {
+                tool_calls(message)?
+            } else {
+                Vec::new()
+            },
+            tool_call_id: message
+                .get("tool_call_id")
+                .filter(|_| role == "tool")
+                .filter(|id| id.is_string()),
+            weight: message.get("weight").filter(|_| assistant),
+        });
+    }
+    let tools = record
+        .tools()
+        .filter(|t| t.as_array().is_some_and(|a| !a.is_empty()));
+    Ok(OpenAiLine { messages, tools })
+}
+
+fn tool_calls(message: &Value) -> Result<Vec<OpenAiToolCall<'_>>, String> {
+    let Some(calls) = message.get("tool_calls").and_then(Value::as_array) else {
+        return Ok(Vec::new());
+    };
+    calls
+        .iter()
+        .map(|call| {
+            let function = call.get("function");
+            let name = function.and_then(|f| f.get("name")).and_then(Value::as_str);
+            let (Some(id), Some(name)) = (call.get("id").and_then(Value::as_str), name) else {
+                return Err("a tool call without id or function name".to_owned());
+            };
+            let arguments = match function.and_then(|f| f.get("arguments")) {
+                Some(Value::String(s)) => Cow::Borrowed(s.as_str()),
+                None | Some(Value::Null) => Cow::Borrowed("{}"),
+                Some(other) => Cow::Owned(other.to_string()),
+            };
+            Ok(OpenAiToolCall {
+                id,
+                kind: call
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("function"),
+                function: OpenAiFunction { name, arguments },
+            })
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct ShareGptLine {
+    conversations: Vec<Turn>,
+    system: String,
+    tools: String,
+}
+
+#[derive(Serialize)]
+struct Turn {
+    from: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct ShareGptCall<'a> {
+    name: &'a str,
+    arguments: Value,
+}
+
+fn sharegpt(record: &Record) -> Result<ShareGptLine, String> {
+    let mut system: Vec<String> = Vec::new();
+    let mut turns: Vec<Turn> = Vec::new();
+    let mut observations: Vec<String> = Vec::new();
+    for message in record.messages() {
+        let role = role(message);
+        if !matches!(role, "tool" | "function") && !observations.is_empty() {
+            turns.push(observation(&mut observations));
+        }
+        match role {
+            "system" | "developer" => system.push(text(message)?),
+            "user" => match turns.last_mut() {
+                Some(last) if last.from == "human" => {
+                    last.value.push_str("\n\n");
+                    last.value.push_str(&text(message)?);
+                }
+                _ => turns.push(Turn {
+                    from: "human",
+                    value: text(message)?,
+                }),
+            },
+            "assistant" => turns.push(assistant_turn(message)?),
+            "tool" | "function" => observations.push(text(message)?),
+            other => return Err(format!("role {other:?}")),
+        }
+    }
+    if !observations.is_empty() {
+        turns.push(observation(&mut observations));
+    }
+    let alternates = turns.len() % 2 == 0
+        && turns.iter().enumerate().all(|(i, t)| match i % 2 {
+            0 => matches!(t.from, "human" | "observation"),
+            _ => matches!(t.from, "gpt" | "function_call"),
+        });
+    if !alternates {
+        return Err("turns do not alternate user/assistant".to_owned());
+    }
+    let tools = match record.tools().and_then(Value::as_array) {
+        Some(tools) if !tools.is_empty() => {
+            let functions: Vec<&Value> = tools
+                .iter()
+                .map(
+                    |t| match (t.get("type").and_then(Value::as_str), t.get("function")) {
+                        (Some("function"), Some(f)) => f,
+                        _ => t,
+                    },
+                )
+                .collect();
+            serde_json::to_string(&functions).map_err(|e| e.to_string())?
+        }
+        _ => String::new(),
+    };
+    Ok(ShareGptLine {
+        conversations: turns,
+        system: system.join("\n\n"),
+        tools,
+    })
+}
+
+fn observation(pending: &mut Vec<String>) -> Turn {
+    let value = pending.join("\n</tool_response>\n<tool_response>\n");
+    pending.clear();
+    Turn {
+        from: "observation",
+        value,
+    }
+}
+
+fn assistant_turn(message: &Value) -> Result<Turn, String> {
+    let calls = message
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .filter(|c| !c.is_empty());
+    let Some(calls) = calls else {
+        return Ok(Turn {
+            from: "gpt",
+            value: text(message)?,
+        });
+    };
+    let mut out = Vec::with_capacity(calls.len());
+    for call in calls {
+        let function = call.get("function");
+        let Some(name) = function.and_then(|f| f.get("name")).and_then(Value::as_str) else {
+            return Err("a tool call without function name".to_owned());
+        };
+        let arguments = match function.and_then(|f| f.get("arguments")) {
+            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+                Ok(parsed @ Value::Object(_)) => parsed,
+                _ => Value::String(s.clone()),
+            },
+            Some(other) => other.clone(),
+            None => Value::Object(Default::default()),
+        };
+        out.push(ShareGptCall { name, arguments });
+    }
+    let value = match out.as_slice() {
+        [one] => serde_json::to_string(one),
+        many => serde_json::to_string(many),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(Turn {
+        from: "function_call",
+        value,
+    })
+}
+
+/// A message's content as text: a string, `""` for null or missing, the text parts of an
+/// array joined; other content (images, audio, token ids) is an error.
+fn text(message: &Value) -> Result<String, String> {
+    match message.get("content") {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Array(parts)) => {
+            let mut out = String::new();
+            for part in parts {
+                match (part.get("type").and_then(Value::as_str), part.get("text")) {
+                    (Some("text"), Some(Value::String(t))) => out.push_str(t),
+                    _ => return Err("content that is not text".to_owned()),
+                }
+            }
+            Ok(out)
+        }
+        Some(_) => Err("content that is not text".to_owned()),
+    }
+}

@@ -1,0 +1,187 @@
+//! Finding data files: `<data-dir>/<workflow>/<DD-MM-YYYY>/data.jsonl` in one or several data
+//! folders, and the two date notations (folders `DD-MM-YYYY`, flags `YYYY-MM-DD`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use super::DatasetError;
+
+/// File name of every day's records (the recorder's).
+pub const DATA_FILE: &str = "data.jsonl";
+
+/// One day's data file of one workflow in one data folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataFile {
+    /// Its path.
+    pub path: PathBuf,
+    /// The workflow folder's name.
+    pub workflow: String,
+    /// The day folder's date.
+    pub date: NaiveDate,
+    /// Index of its data folder among those given (replica order).
+    pub source: usize,
+    /// Size in bytes when scanned.
+    pub len: u64,
+}
+
+/// Which files to pick.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only these workflows (empty: all).
+    pub workflows: Vec<String>,
+    /// First day, inclusive.
+    pub since: Option<NaiveDate>,
+    /// Last day, inclusive.
+    pub until: Option<NaiveDate>,
+}
+
+impl Selection {
+    fn wants_workflow(&self, name: &str) -> bool {
+        self.workflows.is_empty() || self.workflows.iter().any(|w| w == name)
+    }
+
+    fn wants_date(&self, date: NaiveDate) -> bool {
+        self.since.map_or(true, |s| date >= s) && self.until.map_or(true, |u| date <= u)
+    }
+}
+
+/// What a scan found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Data files, sorted by date, workflow, then data folder order.
+    pub files: Vec<DataFile>,
+    /// Entries that are not `<workflow>/<DD-MM-YYYY>/` folders (ignored).
+    pub ignored: Vec<PathBuf>,
+}
+
+impl Scan {
+    /// Total size of the files found.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.len).sum()
+    }
+
+    /// The files grouped by date, in date order.
+    pub fn by_date(&self) -> impl Iterator<Item = &[DataFile]> {
+        self.files.chunk_by(|a, b| a.date == b.date)
+    }
+}
+
+/// Lists the data files of `data_dirs` that `selection` picks. A data folder that cannot be
+/// listed is an error; so is a workflow or day folder that cannot be listed (data would be
+/// silently missing otherwise).
+pub fn scan(data_dirs: &[PathBuf], selection: &Selection) -> Result<Scan, DatasetError> {
+    let mut out = Scan::default();
+    for (source, dir) in data_dirs.iter().enumerate() {
+        for workflow in sorted_entries(dir)? {
+            let Some(name) = file_name(&workflow) else {
+                out.ignored.push(workflow);
+                continue;
+            };
+            if !workflow.is_dir() {
+                out.ignored.push(workflow);
+                continue;
+            }
+            if !selection.wants_workflow(&name) {
+                continue;
+            }
+            for day in sorted_entries(&workflow)? {
+                let date = file_name(&day).and_then(|n| parse_folder_date(&n));
+                let Some(date) = date.filter(|_| day.is_dir()) else {
+                    out.ignored.push(day);
+                    continue;
+                };
+                if !selection.wants_date(date) {
+                    continue;
+                }
+                let path = day.join(DATA_FILE);
+                let Ok(meta) = fs::metadata(&path) else {
+                    continue;
+                };
+                if meta.is_file() {
+                    out.files.push(DataFile {
+                        path,
+                        workflow: name.clone(),
+                        date,
+                        source,
+                        len: meta.len(),
+                    });
+                }
+            }
+        }
+    }
+    out.files
+        .sort_by(|a, b| (a.date, &a.workflow, a.source).cmp(&(b.date, &b.workflow, b.source)));
+    Ok(out)
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, DatasetError> {
+    let error = |source| DatasetError::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(dir).map_err(error)? {
+        entries.push(entry.map_err(error)?.path());
+    }
+    entries.sort();
+    Ok(entries)
+}
+
+fn file_name(path: &Path) -> Option<String> {
+    path.file_name()?.to_str().map(str::to_owned)
+}
+
+/// A day folder's name, `DD-MM-YYYY` (zero-padded, as the recorder writes it).
+pub fn parse_folder_date(name: &str) -> Option<NaiveDate> {
+    let b = name.as_bytes();
+    let shape = b.len() == 10
+        && b[2] == b'-'
+        && b[5] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit());
+    if !shape {
+        return None;
+    }
+    NaiveDate::parse_from_str(name, "%d-%m-%Y").ok()
+}
+
+/// A day given on the command line, `YYYY-MM-DD`.
+pub fn parse_day(text: &str) -> Result<NaiveDate, String> {
+    let b = text.as_bytes();
+    let shape = b.len() == 10 && b[4] == b'-' && b[7] == b'-';
+    match shape.then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()) {
+        Some(Some(date)) => Ok(date),
+        _ => Err(format!("expected a date YYYY-MM-DD, got {text:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_dates() {
+        assert_eq!(
+            parse_folder_date("24-08-2025"),
+            NaiveDate::from_ymd_opt(2025, 8, 24)
+        );
+        assert_eq!(parse_folder_date("2025-08-24"), None);
+        assert_eq!(parse_folder_date("4-8-2025"), None);
+        assert_eq!(parse_folder_date("31-02-2025"), None);
+        assert_eq!(parse_folder_date("+4-08-2025"), None);
+    }
+
+    #[test]
+    fn cli_days() {
+        assert_eq!(
+            parse_day("2025-08-24"),
+            Ok(NaiveDate::from_ymd_opt(2025, 8, 24).unwrap())
+        );
+        assert!(parse_day("24-08-2025").is_err());
+        assert!(parse_day("2025-8-24").is_err());
+        assert!(parse_day("2025-13-01").is_err());
+    }
+}

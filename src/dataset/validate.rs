@@ -1,0 +1,135 @@
+//! `micromodel validate`: every line of every data file checked against the record format
+//! (see [`record`](super::record) for what is required), plus its place: `workflow_id` must
+//! name the workflow folder and the timestamp's UTC day the day folder. Prints
+//! `file:line: problem` on stdout, a count on stderr; exit 1 when anything is wrong.
+//!
+//! `--repair` first cuts a torn last line (no newline) with the recorder's own
+//! [`repair_torn_tail`]; the cut is reported and no longer counts as a problem. Run it with
+//! the proxy stopped: a line being appended can look torn for an instant.
+
+use std::io::Write;
+
+use crate::recorder::repair_torn_tail;
+
+use super::args::ValidateArgs;
+use super::reader::{Line, LineReader};
+use super::record::Record;
+use super::scan::{scan, DataFile, Selection};
+use super::DatasetError;
+
+/// What a validation found.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Files checked.
+    pub files: usize,
+    /// Lines checked.
+    pub lines: u64,
+    /// Problems, each `file:line: problem`.
+    pub problems: Vec<String>,
+    /// Repairs done, each `file:line: torn last line cut (N bytes)`.
+    pub repaired: Vec<String>,
+    /// Entries ignored because they are not `<workflow>/<DD-MM-YYYY>/` folders.
+    pub ignored: Vec<String>,
+}
+
+/// Runs `validate`; exit 1 when a problem was found.
+pub fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
+    let report = validate(args)?;
+    let mut stdout = std::io::stdout().lock();
+    for line in report.repaired.iter().chain(&report.problems) {
+        writeln!(stdout, "{line}")?;
+    }
+    stdout.flush()?;
+    for path in &report.ignored {
+        eprintln!("note: ignored {path} (not a <workflow>/<DD-MM-YYYY>/ folder)");
+    }
+    eprintln!(
+        "micromodel validate: {} files, {} lines: {} problems{}",
+        report.files,
+        report.lines,
+        report.problems.len(),
+        match report.repaired.len() {
+            0 => String::new(),
+            n => format!(", {n} torn last lines cut"),
+        }
+    );
+    Ok(if report.problems.is_empty() { 0 } else { 1 })
+}
+
+/// Checks (and with `--repair`, repairs) every data file of the data folders.
+pub fn validate(args: &ValidateArgs) -> Result<Report, DatasetError> {
+    let scan = scan(&args.data_dirs, &Selection::default())?;
+    let mut report = Report {
+        files: scan.files.len(),
+        ignored: scan
+            .ignored
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        ..Report::default()
+    };
+    for file in &scan.files {
+        let cut = if args.repair {
+            repair_torn_tail(&file.path).map_err(|source| DatasetError::Read {
+                path: file.path.clone(),
+                source,
+            })?
+        } else {
+            None
+        };
+        let lines = check_file(file, &mut report.problems)?;
+        report.lines += lines;
+        if let Some(bytes) = cut {
+            report.repaired.push(format!(
+                "{}:{}: torn last line cut ({bytes} bytes)",
+                file.path.display(),
+                lines + 1
+            ));
+        }
+    }
+    Ok(report)
+}
+
+/// Checks one file's lines; returns how many there are.
+fn check_file(file: &DataFile, problems: &mut Vec<String>) -> Result<u64, DatasetError> {
+    let mut reader = LineReader::open(&file.path)?;
+    let mut lines = 0;
+    let path = file.path.display();
+    while let Some((n, line)) = reader.next_line()? {
+        lines = n;
+        let bytes = match line {
+            Line::Complete(bytes) => bytes,
+            Line::Torn(bytes) => {
+                problems.push(format!(
+                    "{path}:{n}: torn last line ({} bytes, no newline; --repair cuts it)",
+                    bytes.len()
+                ));
+                continue;
+            }
+        };
+        let (record, found) = match std::str::from_utf8(bytes) {
+            Ok(_) => Record::check(bytes),
+            Err(e) => (None, vec![format!("not UTF-8 ({e})")]),
+        };
+        for problem in found {
+            problems.push(format!("{path}:{n}: {problem}"));
+        }
+        let Some(record) = record else { continue };
+        let workflow = record.workflow_id();
+        if !workflow.is_empty() && workflow != file.workflow {
+            problems.push(format!(
+                "{path}:{n}: workflow_id {workflow:?} is not the folder's {:?}",
+                file.workflow
+            ));
+        }
+        let day = record.timestamp().date_naive();
+        if day != file.date {
+            problems.push(format!(
+                "{path}:{n}: timestamp's UTC day {} is not the folder's {}",
+                day.format("%d-%m-%Y"),
+                file.date.format("%d-%m-%Y")
+            ));
+        }
+    }
+    Ok(lines)
+}
