@@ -265,3 +265,35 @@ async fn completions_with_string_and_array_prompts() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pretty_printed_answer_still_gives_one_line() {
+    let upstream = FakeUpstream::start(|_| async {
+        let body = serde_json::to_vec_pretty(&json!({
+            "id": "chatcmpl-pretty",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "a\nb",
+                "annotations": [{"type": "url_citation", "url": "https://x"}]}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+        }))
+        .expect("json");
+        axum::response::Response::builder()
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .expect("response")
+    });
+    let port = free_port();
+    let proxy = Proxy::start(&one_workflow("pretty_answer", &upstream.url, port, ""), &[]);
+    let response = post(port, "/v1/chat/completions")
+        .json(&json!({"model":"m","messages":[{"role":"user","content":"x"}]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    let records = proxy.wait_records("pretty_answer", 1);
+    assert_eq!(records[0]["usage"]["total_tokens"], 3);
+    assert_eq!(records[0]["messages"][1]["content"], "a\nb");
+    assert_eq!(
+        records[0]["messages"][1]["annotations"][0]["url"],
+        "https://x"
+    );
+}

@@ -83,6 +83,13 @@ impl RecordContext {
                 let tail = serde_json::to_string(&tail).expect("record tail serialises");
                 out.push(',');
                 out.push_str(&tail[1..]);
+                // Raw parts copied from a pretty-printed upstream answer (`usage`, extra
+                // message fields) may hold newlines; outside strings they are insignificant.
+                if out.contains(['\n', '\r']) {
+                    let mut one_line = String::with_capacity(out.len());
+                    minify_json(&out, &mut one_line);
+                    out = one_line;
+                }
                 out
             })
             .collect()
