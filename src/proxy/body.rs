@@ -56,6 +56,11 @@ impl Recording {
         }
     }
 
+    /// Whether the stream's end was seen (`data: [DONE]` or an error event).
+    fn stream_done(&self) -> bool {
+        matches!(&self.capture, Capture::Stream(capture) if capture.is_done())
+    }
+
     /// The answer ended normally: turn it into lines and hand them to the recorder.
     fn complete(self) {
         let latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -192,7 +197,11 @@ impl Stream for TeeBody {
                     recording.feed(&chunk);
                 }
                 this.received += chunk.len() as u64;
-                if this.expected_len.is_some_and(|n| this.received >= n) {
+                // `[DONE]` (or an error event) ends the answer even if the upstream has not
+                // closed its body yet: clients stop reading there and may leave at once.
+                let ended = this.expected_len.is_some_and(|n| this.received >= n)
+                    || this.recording.as_ref().is_some_and(Recording::stream_done);
+                if ended {
                     if let Some(recording) = this.recording.take() {
                         recording.complete();
                     }

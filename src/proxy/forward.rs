@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, Limited};
 use super::body::{Capture, Recording, TeeBody};
 use super::error::ProxyError;
 use super::headers::{request_headers, response_headers};
-use super::state::Route;
+use super::state::{Route, Shared};
 use crate::config::Workflow;
 use crate::record::line::RecordContext;
 use crate::record::request::{RequestError, RequestView};
@@ -72,6 +72,10 @@ pub async fn recorded(
         HeaderValue::from_static("identity"),
     );
     apply_key(&mut headers, &workflow);
+    let waiting = ClientGone {
+        shared,
+        workflow_id: &ctx.workflow_id,
+    };
     let upstream = send(
         &route,
         &workflow,
@@ -80,7 +84,9 @@ pub async fn recorded(
         headers,
         reqwest::Body::from(upstream_body),
     )
-    .await?;
+    .await;
+    std::mem::forget(waiting);
+    let upstream = upstream?;
 
     let status = upstream.status();
     let sse = is_sse(upstream.headers());
@@ -97,6 +103,30 @@ pub async fn recorded(
         shared: Arc::clone(shared),
     });
     Ok(respond(upstream, &workflow, recording, sse))
+}
+
+/// Counts and logs a recorded request dropped (its client gone) while waiting for the
+/// upstream's headers, as [`TeeBody`] does once the answer has started. Forgotten (not
+/// dropped) once the headers arrived.
+struct ClientGone<'a> {
+    shared: &'a Shared,
+    workflow_id: &'a str,
+}
+
+impl Drop for ClientGone<'_> {
+    fn drop(&mut self) {
+        self.shared
+            .stats
+            .incomplete_answers
+            .fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(crate::telemetry::RECORDS_DROPPED, "reason" => "incomplete").increment(1);
+        tracing::warn!(
+            workflow = %self.workflow_id,
+            upstream_id = "-",
+            reason = "client disconnected",
+            "Answer did not complete; not recorded."
+        );
+    }
 }
 
 /// Any other `/v1/*` request: streamed both ways, not recorded.

@@ -182,3 +182,118 @@ pub async fn openai_like(seen: Seen) -> Response {
 /// Long enough for a debounced watcher (300 ms) to have acted, for "nothing more happened"
 /// checks. Not a performance threshold.
 pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(1200);
+/// Fires when dropped. Put one inside a response body stream (or a handler future) to observe
+/// that the proxy let go of it: the connection to the upstream was closed.
+pub struct DropSignal(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl DropSignal {
+    /// A signal and the receiver that resolves when the signal is dropped.
+    pub fn new() -> (DropSignal, tokio::sync::oneshot::Receiver<()>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (DropSignal(Some(tx)), rx)
+    }
+}
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// One chunk of a body the test writes: bytes, or an error that aborts the body.
+pub type BodyChunk = Result<Bytes, std::io::Error>;
+
+/// A body fed from a channel, one frame per message, that holds `guard` until hyper drops it.
+pub fn channel_body(
+    rx: tokio::sync::mpsc::UnboundedReceiver<BodyChunk>,
+    guard: DropSignal,
+) -> Body {
+    let stream = futures_util::stream::unfold((rx, guard), |(mut rx, guard)| async move {
+        rx.recv().await.map(|chunk| (chunk, (rx, guard)))
+    });
+    Body::from_stream(stream)
+}
+
+/// A `text/event-stream` response with the given body.
+pub fn sse_response(body: Body) -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
+        .header("x-upstream-marker", "fake-sse")
+        .body(body)
+        .expect("response")
+}
+
+/// `data: <json>\n\n` for each chunk, then `data: [DONE]\n\n`: one string per event.
+pub fn sse_events(chunks: &[Value]) -> Vec<String> {
+    chunks
+        .iter()
+        .map(|c| format!("data: {}\n\n", serde_json::to_string(c).expect("json")))
+        .chain(std::iter::once("data: [DONE]\n\n".to_owned()))
+        .collect()
+}
+
+/// The upstream's side of one streamed answer that the test writes piece by piece.
+pub struct StreamHandle {
+    /// The request as the upstream received it.
+    pub request: Seen,
+    chunks: Option<tokio::sync::mpsc::UnboundedSender<BodyChunk>>,
+    closed: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl StreamHandle {
+    /// Sends the next piece of the body. False when the body is already gone.
+    pub fn send(&self, bytes: impl Into<Bytes>) -> bool {
+        self.chunks
+            .as_ref()
+            .is_some_and(|tx| tx.send(Ok(bytes.into())).is_ok())
+    }
+
+    /// Aborts the body with an error (the upstream connection is cut mid-answer).
+    pub fn fail(&self) {
+        if let Some(tx) = &self.chunks {
+            let _ = tx.send(Err(std::io::Error::other("upstream cut")));
+        }
+    }
+
+    /// Ends the body normally.
+    pub fn end(&mut self) {
+        self.chunks = None;
+    }
+
+    /// Waits (at most `limit`) until the body stream was dropped by the server: the proxy
+    /// closed the connection, or the body ended. Panics when it does not happen in time.
+    pub async fn wait_closed(&mut self, limit: std::time::Duration) {
+        tokio::time::timeout(limit, &mut self.closed)
+            .await
+            .expect("the upstream never saw its connection closed")
+            .ok();
+    }
+}
+
+/// A fake upstream that answers every request with an SSE stream written by the test: each
+/// request gives the test a [`StreamHandle`] through the returned receiver. The response
+/// headers go out at once; the body has nothing until the test sends it.
+pub fn controlled_sse() -> (
+    FakeUpstream,
+    tokio::sync::mpsc::UnboundedReceiver<StreamHandle>,
+) {
+    let (handles_tx, handles_rx) = tokio::sync::mpsc::unbounded_channel();
+    let upstream = FakeUpstream::start(move |request: Seen| {
+        let handles_tx = handles_tx.clone();
+        async move {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let (guard, closed) = DropSignal::new();
+            let _ = handles_tx.send(StreamHandle {
+                request,
+                chunks: Some(tx),
+                closed,
+            });
+            sse_response(channel_body(rx, guard))
+        }
+    });
+    (upstream, handles_rx)
+}
