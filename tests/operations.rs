@@ -253,3 +253,32 @@ async fn json_logs_are_one_object_per_line() {
         "the key leaked into the logs"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sd_notify_says_ready_reloading_and_stopping() {
+    let upstream = FakeUpstream::start(openai_like);
+    let port = free_port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).expect("bind notify socket");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut proxy = Proxy::start_with_env(
+        &json!({"w": {"OPENAI_API_HOST": upstream.url, "PORT": port}}),
+        &[],
+        &[("NOTIFY_SOCKET", socket_path.to_str().expect("utf8 path"))],
+    );
+    let mut read = || {
+        let mut buf = [0u8; 256];
+        let n = socket.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert_eq!(read(), "READY=1", "once every listener is bound");
+    proxy.signal(libc::SIGHUP);
+    assert_eq!(read(), "RELOADING=1");
+    assert_eq!(read(), "READY=1");
+    proxy.signal(libc::SIGTERM);
+    assert_eq!(read(), "STOPPING=1");
+    assert!(proxy.wait_exit(Duration::from_secs(30)).success());
+}
