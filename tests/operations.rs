@@ -269,7 +269,7 @@ async fn sd_notify_says_ready_reloading_and_stopping() {
         &[],
         &[("NOTIFY_SOCKET", socket_path.to_str().expect("utf8 path"))],
     );
-    let mut read = || {
+    let read = || {
         let mut buf = [0u8; 256];
         let n = socket.recv(&mut buf).expect("a notification");
         String::from_utf8_lossy(&buf[..n]).into_owned()
