@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# MicroModel benchmark harness: see bench/README.md.
+#
+#   bash bench/run.sh                  # full run: REPS=3, 10 s per measurement
+#   BENCH_QUICK=1 bash bench/run.sh    # smoke run: 1 repetition, 2 s per measurement
+#
+# Environment: REPS, BENCH_DURATION (seconds), BENCH_STREAMS (phase 4, default 1000),
+# BENCH_RECORDS (phase 6), BENCH_OUT (results folder), BENCH_UPSTREAM_PORT / BENCH_PROXY_PORT
+# (default 38471 / 38472), BENCH_PERF=1 (also record a perf profile of MicroModel under the
+# closed-loop load), BENCH_KEEP_DATA=1 (keep the recorded data folders).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
+    REPS=${REPS:-1}
+    DURATION=${BENCH_DURATION:-2}
+    SLOW_CHUNKS=10
+    RECORDS=${BENCH_RECORDS:-50000}
+else
+    REPS=${REPS:-3}
+    DURATION=${BENCH_DURATION:-10}
+    SLOW_CHUNKS=30
+    RECORDS=${BENCH_RECORDS:-300000}
+fi
+STREAMS=${BENCH_STREAMS:-1000}
+UP_PORT=${BENCH_UPSTREAM_PORT:-38471}
+PROXY_PORT=${BENCH_PROXY_PORT:-38472}
+OUT=${BENCH_OUT:-target/bench/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+DIRECT_URL="http://127.0.0.1:$UP_PORT/v1/chat/completions"
+PROXY_URL="http://127.0.0.1:$PROXY_PORT/v1/chat/completions"
+CHAT_BODY='{"model":"bench-model","messages":[{"role":"system","content":"You are a storyteller."},{"role":"user","content":"Tell me a story"}]}'
+EX=target/release/examples
+CLK_TCK=$(getconf CLK_TCK)
+
+say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# Build and tools
+
+say "building (release): cargo build --release --examples --bins"
+cargo build --release --quiet --examples --bins
+
+if ! command -v oha >/dev/null 2>&1; then
+    say "oha not found; installing it: cargo install oha --locked"
+    cargo install oha --locked
+fi
+OHA_HELP=$(oha --help)
+for flag in --no-tui --output-format -z -c -q -m -d -H; do
+    grep -q -- "$flag" <<<"$OHA_HELP" || die "this oha ($(oha --version)) has no $flag flag; upgrade it"
+done
+
+# Many sockets in phase 4 (client, proxy in and out, upstream).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if (( $(ulimit -n) < 4 * STREAMS + 256 )); then
+    say "warning: ulimit -n is $(ulimit -n); phase 4 may run out of file descriptors"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+
+# The processes this script started and that still run (ended by their pid on exit).
+UP_PID= PROXY_PID= PERF_PID=
+cleanup() {
+    local pid
+    for pid in $PERF_PID $PROXY_PID $UP_PID; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+    local port=$1 pid=$2 i
+    for i in $(seq 1 200); do
+        port_open "$port" && return 0
+        kill -0 "$pid" 2>/dev/null || die "process $pid died before listening on $port (logs in $OUT)"
+        sleep 0.05
+    done
+    die "nothing listens on $port after 10 s (logs in $OUT)"
+}
+
+for port in "$UP_PORT" "$PROXY_PORT"; do
+    if port_open "$port"; then
+        die "port $port is already in use; set BENCH_UPSTREAM_PORT / BENCH_PROXY_PORT"
+    fi
+done
+
+"$EX/bench_upstream" --port "$UP_PORT" --chunks 20 --delay-ms 5 >"$OUT/upstream.log" 2>&1 &
+UP_PID=$!
+wait_port "$UP_PORT" "$UP_PID"
+
+cat >"$OUT/config.json" <<EOF
+{ "bench": { "OPENAI_API_HOST": "http://127.0.0.1:$UP_PORT", "API_KEY": "", "PORT": $PROXY_PORT } }
+EOF
+
+start_proxy() { # data folder
+    target/release/micromodel serve --config "$OUT/config.json" --data-dir "$1" --fsync interval \
+        >>"$OUT/micromodel.log" 2>&1 &
+    PROXY_PID=$!
+    wait_port "$PROXY_PORT" "$PROXY_PID"
+}
+stop_proxy() {
+    local pid=$PROXY_PID
+    PROXY_PID=
+    kill -TERM "$pid"
+    wait "$pid" || die "MicroModel exited non-zero on SIGTERM (see $OUT/micromodel.log)"
+}
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+status_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
+# Machine-wide count of connections dropped because a listen queue was full (each costs the
+# client a 1 s SYN retransmit).
+listen_overflows() {
+    local n
+    n=$(awk '$1 == "TcpExt:" { if (!col) { for (i = 2; i <= NF; i++) if ($i == "ListenOverflows") col = i }
+                               else { print $col + 0; exit } }' /proc/net/netstat 2>/dev/null || true)
+    echo "${n:-0}"
+}
+count_lines() { # folder
+    local n=0 f
+    while IFS= read -r -d '' f; do
+        n=$(( n + $(wc -l <"$f") ))
+    done < <(find "$1" -name data.jsonl -print0 2>/dev/null)
+    echo "$n"
+}
+
+# Runs "$@" once per side and repetition, direct and proxied interleaved, alternating which
+# goes first. The command sees SIDE (direct|proxy), URL and REP.
+interleave() { # phase command...
+    local phase=$1 r sides side
+    shift
+    for r in $(seq 1 "$REPS"); do
+        if (( r % 2 == 1 )); then sides="direct proxy"; else sides="proxy direct"; fi
+        for side in $sides; do
+            if [[ $side == direct ]]; then URL=$DIRECT_URL; else URL=$PROXY_URL; fi
+            SIDE=$side REP=$r
+            say "phase $phase, rep $r/$REPS, $side"
+            "$@"
+        done
+    done
+}
+
+oha_json() { # output file, oha args...
+    local out=$1
+    shift
+    oha --no-tui --output-format json -m POST -H 'content-type: application/json' \
+        -d "$CHAT_BODY" "$@" >"$out"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Phases 1-3: one MicroModel, recording on
+
+start_proxy "$OUT/data"
+say "warm-up (1 s each side)"
+oha_json /dev/null -z 1s -c 32 "$DIRECT_URL"
+oha_json /dev/null -z 1s -c 32 "$PROXY_URL"
+
+phase1() {
+    local before after
+    before=$(cpu_ticks "$PROXY_PID")
+    oha_json "$OUT/p1-$SIDE-$REP.json" -z "${DURATION}s" -c 32 "$URL"
+    after=$(cpu_ticks "$PROXY_PID")
+    if [[ $SIDE == proxy ]]; then
+        awk -v t=$(( after - before )) -v hz="$CLK_TCK" 'BEGIN { printf "%.6f\n", t / hz }' \
+            >"$OUT/p1-proxy-$REP.cpu"
+    fi
+}
+interleave 1 phase1
+
+phase2() { oha_json "$OUT/p2-$SIDE-$REP.json" -z "${DURATION}s" -c 32 -q 200 "$URL"; }
+interleave 2 phase2
+
+phase3() {
+    "$EX/bench_ttfb" --url "$URL" --concurrency 16 --duration-secs "$DURATION" \
+        --chunks 20 --delay-ms 5 >"$OUT/p3-$SIDE-$REP.json"
+}
+interleave 3 phase3
+
+if [[ "${BENCH_PERF:-0}" == 1 ]]; then
+    if perf record -q -e cpu-clock -o /dev/null -- true >/dev/null 2>&1; then
+        say "perf: recording MicroModel under the closed-loop load (${DURATION} s)"
+        perf record -q -e cpu-clock -F 999 -g -p "$PROXY_PID" -o "$OUT/perf.data" \
+            -- sleep "$DURATION" 2>"$OUT/perf-record.log" &
+        PERF_PID=$!
+        oha_json "$OUT/perf-oha.json" -z "${DURATION}s" -c 32 "$PROXY_URL"
+        wait "$PERF_PID" || true
+        PERF_PID=
+        perf_table() { # sort keys
+            perf report -i "$OUT/perf.data" --no-children --sort "$1" --stdio -g none 2>/dev/null \
+                | grep -v '^#' | grep '%' \
+                | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' || true
+        }
+        perf_table dso,sym | head -40 >"$OUT/perf-top.txt"
+        perf_table dso | head -8 >"$OUT/perf-dso.txt"
+        say "perf: top symbols in $OUT/perf-top.txt"
+    else
+        say "perf does not work here; skipping the profile"
+    fi
+fi
+stop_proxy
+
+# ---------------------------------------------------------------------------------------------
+# Phases 4-5: a fresh MicroModel per repetition (idle RSS, then peak RSS of the streams)
+
+phase4() {
+    local data="$OUT/data-p4-$REP" want recorded i overflows
+    if [[ $SIDE == proxy ]]; then
+        start_proxy "$data"
+        sleep 1
+        status_kb "$PROXY_PID" VmRSS >"$OUT/p5-proxy-$REP.rss_kb"
+    fi
+    overflows=$(listen_overflows)
+    "$EX/bench_slow_streams" --url "$URL" --streams "$STREAMS" --chunks "$SLOW_CHUNKS" \
+        --delay-ms 100 >"$OUT/p4-$SIDE-$REP.json"
+    echo $(( $(listen_overflows) - overflows )) >"$OUT/p4-$SIDE-$REP.overflows"
+    if [[ $SIDE == proxy ]]; then
+        want=$STREAMS
+        recorded=0
+        for i in $(seq 1 100); do
+            recorded=$(count_lines "$data")
+            if (( recorded >= want )); then break; fi
+            sleep 0.1
+        done
+        echo "$recorded" >"$OUT/p4-proxy-$REP.recorded"
+        status_kb "$PROXY_PID" VmHWM >"$OUT/p4-proxy-$REP.hwm_kb"
+        stop_proxy
+    fi
+}
+interleave 4 phase4
+
+kill "$UP_PID" 2>/dev/null || true
+wait "$UP_PID" 2>/dev/null || true
+UP_PID=
+
+# ---------------------------------------------------------------------------------------------
+# Phase 6: the recorder alone
+
+for r in $(seq 1 "$REPS"); do
+    say "phase 6, rep $r/$REPS: recorder alone, $RECORDS records"
+    "$EX/bench_recorder" --records "$RECORDS" --fsync interval --dir "$OUT" >"$OUT/p6-$r.json"
+done
+
+if [[ "${BENCH_KEEP_DATA:-0}" != 1 ]]; then
+    rm -rf "$OUT/data" "$OUT"/data-p4-*
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+{
+    echo "## MicroModel benchmark"
+    echo
+    echo "- date (UTC): $(date -u '+%Y-%m-%d %H:%M')"
+    echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
+    echo "- machine: $(nproc) CPU, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r)"
+    echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- tools: $(rustc --version), $(oha --version)"
+    echo "- settings: REPS=$REPS, ${DURATION} s per measurement, $STREAMS slow streams of $SLOW_CHUNKS chunks 100 ms apart, $RECORDS recorder records$([[ "${BENCH_QUICK:-0}" == 1 ]] && echo ' (BENCH_QUICK)')"
+    echo "- raw results: $OUT"
+    echo
+    "$EX/bench_report" --dir "$OUT" --reps "$REPS" --streams "$STREAMS"
+    if [[ -s "$OUT/perf-top.txt" ]]; then
+        echo
+        echo "MicroModel under the closed-loop load (perf record -g, cpu-clock), self time by"
+        echo "binary, then the top 15 symbols:"
+        echo
+        echo '```'
+        cat "$OUT/perf-dso.txt"
+        echo
+        head -15 "$OUT/perf-top.txt"
+        echo '```'
+    fi
+} | tee "$OUT/report.md"
