@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// How long a stop (or a removed listener) waits for in-flight requests, in seconds.
     #[arg(long, env = "MICROMODEL_DRAIN_SECONDS", default_value_t = 30)]
     pub drain_seconds: u64,
+    /// Runtime worker threads (default: one per CPU). On a small machine shared with its
+    /// clients and upstream, 1 costs less CPU per request (see bench/RESULTS.md).
+    #[arg(long, env = "MICROMODEL_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub worker_threads: Option<u16>,
     /// Admin listener for `/metrics`, `/healthz` and `/readyz` (off when not given).
     #[arg(long, env = "MICROMODEL_ADMIN_ADDR")]
     pub admin_addr: Option<std::net::SocketAddr>,

@@ -2,6 +2,11 @@
 
 use std::process::ExitCode;
 
+/// mimalloc: per-thread heaps; glibc's malloc showed lock contention between the runtime's
+/// workers in the proxy's profile (see bench/RESULTS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use micromodel::app::{self, StartError};
 use micromodel::cli::{Cli, Command};
@@ -15,7 +20,12 @@ fn main() -> ExitCode {
         Command::Validate(args) => exit_code("validate", dataset::validate::run(&args)),
         Command::Serve(args) => {
             logging::init(args.log_format);
-            let runtime = match tokio::runtime::Runtime::new() {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.enable_all();
+            if let Some(threads) = args.worker_threads {
+                builder.worker_threads(usize::from(threads));
+            }
+            let runtime = match builder.build() {
                 Ok(runtime) => runtime,
                 Err(error) => {
                     eprintln!("micromodel: could not start the async runtime: {error}");

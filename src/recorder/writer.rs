@@ -21,6 +21,8 @@ pub(crate) const BATCH_RECORDS: usize = 4096;
 /// First retry delay after a failed write; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How long a small batch waits for more records before it is written (see `coalesce`).
+const COALESCE: Duration = Duration::from_millis(2);
 /// `interval` policy: dirty files are synced at most this long after their first write.
 const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -87,7 +89,7 @@ impl Writer {
                         closed = true;
                         continue;
                     }
-                    Event::Received(_) => {}
+                    Event::Received(n) => self.coalesce(n).await,
                 }
             }
             let written = self.write_pending().await;
@@ -108,6 +110,27 @@ impl Writer {
             }
         }
         self.close_all().await
+    }
+
+    /// Under load, records arrive one by one: waiting [`COALESCE`] after a small batch
+    /// gathers the next ones into the same write (one `spawn_blocking` hand-off, one
+    /// `write` per file) instead of a write per record. Never delays a full batch, and the
+    /// client's answer never waits for this.
+    async fn coalesce(&mut self, received: usize) {
+        if received >= BATCH_RECORDS / 4 || self.give_up.is_cancelled() {
+            return;
+        }
+        tokio::select! {
+            biased;
+            _ = self.give_up.cancelled() => {}
+            _ = sleep(COALESCE) => {}
+        }
+        while self.pending.len() < BATCH_RECORDS {
+            match self.rx.try_recv() {
+                Ok(line) => self.pending.push(line),
+                Err(_) => break,
+            }
+        }
     }
 
     async fn next_event(&mut self) -> Event {

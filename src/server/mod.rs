@@ -7,10 +7,28 @@ use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use std::net::SocketAddr;
+
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
+
+/// Pending connections the kernel queues per listener. tokio's default (128) overflows when a
+/// thousand clients connect at once, and every dropped SYN costs its client a 1 s retry.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` for serving: `SO_REUSEADDR` (as tokio's `bind`) and a deep accept queue.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 /// How a listener is told to stop.
 #[derive(Debug, Clone, Default)]

@@ -316,7 +316,7 @@ async fn bind_all<'a>(
     let mut bound = Vec::new();
     let mut errors = Vec::new();
     for workflow in workflows {
-        match TcpListener::bind(workflow.addr).await {
+        match server::bind(workflow.addr) {
             Ok(listener) => bound.push((workflow.clone(), listener)),
             Err(source) => errors.push(BindError {
                 addr: workflow.addr,
