@@ -6,7 +6,7 @@
 #
 # Environment: REPS, BENCH_DURATION (seconds), BENCH_STREAMS (phase 4, default 1000),
 # BENCH_RECORDS (phase 6), BENCH_OUT (results folder), BENCH_UPSTREAM_PORT / BENCH_PROXY_PORT
-# (default 38471 / 38472), BENCH_PERF=1 (also record a perf profile of MicroModel under the
+# (default 28471 / 28472), BENCH_PERF=1 (also record a perf profile of MicroModel under the
 # closed-loop load), BENCH_KEEP_DATA=1 (keep the recorded data folders).
 set -euo pipefail
 
@@ -25,8 +25,10 @@ else
     RECORDS=${BENCH_RECORDS:-300000}
 fi
 STREAMS=${BENCH_STREAMS:-1000}
-UP_PORT=${BENCH_UPSTREAM_PORT:-38471}
-PROXY_PORT=${BENCH_PROXY_PORT:-38472}
+# Below the kernel's ephemeral range (32768+): phase 4's thousand client sockets could
+# otherwise hold the proxy's port when it restarts.
+UP_PORT=${BENCH_UPSTREAM_PORT:-28471}
+PROXY_PORT=${BENCH_PROXY_PORT:-28472}
 OUT=${BENCH_OUT:-target/bench/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)

@@ -1,7 +1,7 @@
 //! Benchmark client: many concurrent slow streams at once.
 //!
 //! ```text
-//! cargo run --release --example bench_slow_streams -- --url http://127.0.0.1:38472/v1/chat/completions \
+//! cargo run --release --example bench_slow_streams -- --url http://127.0.0.1:28472/v1/chat/completions \
 //!     --streams 1000 --chunks 20 --delay-ms 100
 //! ```
 //!
@@ -19,7 +19,7 @@ const BODY: &str = r#"{"model":"bench-model","stream":true,"messages":[{"role":"
 
 #[tokio::main]
 async fn main() {
-    let mut url = "http://127.0.0.1:38472/v1/chat/completions".to_string();
+    let mut url = "http://127.0.0.1:28472/v1/chat/completions".to_string();
     let (mut streams, mut chunks, mut delay_ms, mut timeout_secs) =
         (1000u64, 20u64, 100u64, 120u64);
     let mut it = std::env::args().skip(1);

@@ -1,7 +1,7 @@
 //! Benchmark client: time to first byte of streamed chat completions, closed loop.
 //!
 //! ```text
-//! cargo run --release --example bench_ttfb -- --url http://127.0.0.1:38472/v1/chat/completions \
+//! cargo run --release --example bench_ttfb -- --url http://127.0.0.1:28472/v1/chat/completions \
 //!     --concurrency 16 --duration-secs 10 --chunks 20 --delay-ms 5
 //! ```
 //!
@@ -149,7 +149,7 @@ fn percentiles(us: &mut [u64]) -> serde_json::Value {
 
 fn parse_args() -> Args {
     let mut args = Args {
-        url: "http://127.0.0.1:38472/v1/chat/completions".into(),
+        url: "http://127.0.0.1:28472/v1/chat/completions".into(),
         concurrency: 16,
         duration: Duration::from_secs(10),
         chunks: 20,

@@ -1,7 +1,7 @@
 //! Benchmark fake upstream: a fast OpenAI-shaped server for `bench/run.sh`.
 //!
 //! ```text
-//! cargo run --release --example bench_upstream -- --port 38471 --chunks 20 --delay-ms 5
+//! cargo run --release --example bench_upstream -- --port 28471 --chunks 20 --delay-ms 5
 //! ```
 //!
 //! - `POST /v1/chat/completions` (and `/v1/completions`): a fixed chat completion as JSON, or, when
@@ -61,7 +61,7 @@ const FINISH_CHUNKS: &str = concat!(
 );
 
 fn main() {
-    let mut port: u16 = 38471;
+    let mut port: u16 = 28471;
     let mut settings = Settings {
         chunks: 20,
         delay: Duration::from_millis(5),
