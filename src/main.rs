@@ -2,11 +2,6 @@
 
 use std::process::ExitCode;
 
-/// mimalloc: per-thread heaps; glibc's malloc showed lock contention between the runtime's
-/// workers in the proxy's profile (see bench/RESULTS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::Parser;
 use micromodel::app::{self, StartError};
 use micromodel::cli::{Cli, Command};
