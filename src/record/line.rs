@@ -60,20 +60,23 @@ impl RecordContext {
     /// One JSON line (without newline) per choice of `answer`.
     pub fn lines(&self, answer: &Answer, finished: DateTime<Utc>, latency_ms: u64) -> Vec<String> {
         let timestamp = finished.to_rfc3339_opts(SecondsFormat::Millis, true);
-        let tools = self.tools.as_ref().map(minified);
+        let tools_text = self.tools.as_ref().map(minified);
+        // Minified and validated once, shared by every choice's line.
+        let tools = tools_text.as_deref().and_then(raw_value);
+        let history = self.messages.as_ref().map(minified);
         answer
             .choices
             .iter()
             .map(|choice| {
                 let mut out = String::with_capacity(512);
                 out.push_str("{\"messages\":");
-                self.write_messages(choice, &mut out);
+                self.write_messages(history.as_deref(), choice, &mut out);
                 let tail = Tail {
                     timestamp: &timestamp,
                     endpoint: self.endpoint.path(),
                     model: &self.model,
                     workflow_id: &self.workflow_id,
-                    tools: tools.as_deref().and_then(raw_value),
+                    tools,
                     finish_reason: choice.finish_reason.as_deref(),
                     usage: answer.usage.as_deref(),
                     stream: self.stream,
@@ -95,12 +98,12 @@ impl RecordContext {
             .collect()
     }
 
-    fn write_messages(&self, choice: &Choice, out: &mut String) {
+    /// `history`: the request's `messages`, already minified.
+    fn write_messages(&self, history: Option<&str>, choice: &Choice, out: &mut String) {
         out.push('[');
         match self.endpoint {
             EndpointKind::Chat => {
-                if let Some(messages) = &self.messages {
-                    let text = minified(messages);
+                if let Some(text) = history {
                     let inner = text
                         .strip_prefix('[')
                         .and_then(|t| t.strip_suffix(']'))
