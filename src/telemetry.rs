@@ -2,6 +2,8 @@
 //! `GET /metrics` on the admin listener. Without `--admin-addr` no recorder is installed
 //! and every `metrics::counter!` call is a no-op.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -42,7 +44,17 @@ pub fn install() -> Option<PrometheusHandle> {
         .install_recorder()
         .ok()?;
     describe();
+    ENABLED.store(true, Ordering::Relaxed);
     Some(handle)
+}
+
+/// Set once a recorder is installed. The per-request metrics of the proxy are skipped
+/// without one: their labels cost allocations even when the calls are no-ops.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether metrics are being collected (`--admin-addr` given).
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
 }
 
 fn describe() {

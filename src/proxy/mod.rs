@@ -41,6 +41,9 @@ pub fn router(route: Arc<Route>) -> Router {
 }
 
 async fn dispatch(State(route): State<Arc<Route>>, req: Request) -> Response {
+    if !telemetry::enabled() {
+        return proxy_request(route, req).await;
+    }
     let started = Instant::now();
     let workflow = route.settings().id.clone();
     let endpoint = telemetry::endpoint_label(req.uri().path());
