@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -40,7 +39,7 @@ pub struct Recording {
     pub capture: Capture,
     /// When the request arrived.
     pub started: Instant,
-    /// Recorder and counters.
+    /// The recorder (and the body size limit).
     pub shared: Arc<Shared>,
 }
 
@@ -71,10 +70,6 @@ impl Recording {
                 Ok(answer) => answer,
                 Err(error) => {
                     metrics::counter!(RECORDS_DROPPED, "reason" => "unparsable").increment(1);
-                    self.shared
-                        .stats
-                        .unparsable_answers
-                        .fetch_add(1, Ordering::Relaxed);
                     warn!(workflow, %error, "Upstream answer could not be parsed; not recorded.");
                     return;
                 }
@@ -82,10 +77,6 @@ impl Recording {
             Capture::Stream(capture) => match capture.finish() {
                 Ok(answer) => answer,
                 Err(incomplete) => {
-                    self.shared
-                        .stats
-                        .incomplete_answers
-                        .fetch_add(1, Ordering::Relaxed);
                     metrics::counter!(RECORDS_DROPPED, "reason" => "incomplete").increment(1);
                     warn!(
                         workflow,
@@ -108,10 +99,6 @@ impl Recording {
 
     /// The answer did not end normally: count and log, record nothing.
     fn abandon(self, why: &'static str) {
-        self.shared
-            .stats
-            .incomplete_answers
-            .fetch_add(1, Ordering::Relaxed);
         metrics::counter!(RECORDS_DROPPED, "reason" => "incomplete").increment(1);
         let upstream_id = match &self.capture {
             Capture::Stream(capture) => capture.upstream_id().map(str::to_owned),

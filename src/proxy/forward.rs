@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, Limited};
 use super::body::{Capture, Recording, TeeBody};
 use super::error::ProxyError;
 use super::headers::{request_headers, response_headers};
-use super::state::{Route, Shared};
+use super::state::Route;
 use crate::config::Workflow;
 use crate::record::line::RecordContext;
 use crate::record::request::{RequestError, RequestView};
@@ -73,7 +73,6 @@ pub async fn recorded(
     );
     apply_key(&mut headers, &workflow);
     let waiting = ClientGone {
-        shared,
         workflow_id: &ctx.workflow_id,
     };
     let upstream = send(
@@ -109,16 +108,11 @@ pub async fn recorded(
 /// upstream's headers, as [`TeeBody`] does once the answer has started. Forgotten (not
 /// dropped) once the headers arrived.
 struct ClientGone<'a> {
-    shared: &'a Shared,
     workflow_id: &'a str,
 }
 
 impl Drop for ClientGone<'_> {
     fn drop(&mut self) {
-        self.shared
-            .stats
-            .incomplete_answers
-            .fetch_add(1, Ordering::Relaxed);
         metrics::counter!(crate::telemetry::RECORDS_DROPPED, "reason" => "incomplete").increment(1);
         tracing::warn!(
             workflow = %self.workflow_id,

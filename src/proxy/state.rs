@@ -1,13 +1,12 @@
 //! State shared by every listener, and the swappable settings of one listener.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 
 use crate::config::{Config, Workflow};
 use crate::recorder::Recorder;
 
 /// Process-wide state: one upstream client (connection reuse), one recorder, the config in
-/// force (for `workflow_id` overrides), limits and counters.
+/// force (for `workflow_id` overrides) and limits. Counters live in the metrics (`telemetry`).
 #[derive(Debug)]
 pub struct Shared {
     /// Upstream HTTP client, shared so that connections are reused.
@@ -18,17 +17,6 @@ pub struct Shared {
     config: RwLock<Arc<Config>>,
     /// `--max-body-bytes`.
     pub max_body_bytes: usize,
-    /// Counters read by logs and metrics.
-    pub stats: ProxyStats,
-}
-
-/// Counters of the proxy.
-#[derive(Debug, Default)]
-pub struct ProxyStats {
-    /// Recorded-endpoint answers that ended without a finish reason (not recorded).
-    pub incomplete_answers: AtomicU64,
-    /// 2xx answers whose body could not be understood (not recorded).
-    pub unparsable_answers: AtomicU64,
 }
 
 impl Shared {
@@ -44,7 +32,6 @@ impl Shared {
             recorder,
             config: RwLock::new(config),
             max_body_bytes,
-            stats: ProxyStats::default(),
         }
     }
 
