@@ -15,6 +15,7 @@ use crate::recorder::{self, RecorderOptions};
 use crate::server::{self, StopSignals};
 use crate::supervisor::{watcher, BindError, Supervisor};
 use crate::telemetry;
+use crate::upstream::UpstreamClient;
 
 pub use crate::supervisor::Control;
 
@@ -40,7 +41,7 @@ pub enum StartError {
     Metrics,
     /// The HTTP client could not be built.
     #[error("could not build the upstream HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
+    Client(#[from] crate::upstream::ClientError),
 }
 
 /// Runs the proxy until a [`Control::Shutdown`] arrives on `control` (and everything is
@@ -66,10 +67,7 @@ pub async fn serve(
         path: args.data_dir.display().to_string(),
         source,
     })?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .pool_idle_timeout(Duration::from_secs(90))
-        .build()?;
+    let client = UpstreamClient::new()?;
     let shared = Arc::new(Shared::new(
         client,
         recorder,

@@ -10,6 +10,7 @@
 //! - [`recorder`]: the one shared writer task: bounded queue, batching, retries, fsync,
 //!   torn-line repair (§4).
 //! - [`proxy`]: the per-workflow HTTP service: endpoints (§2), forwarding and errors (§3).
+//! - [`upstream`]: the shared upstream client (hyper, pooled, rustls with system roots).
 //! - [`server`]: one listener's accept loop and graceful drain.
 //! - [`supervisor`]: the config in force and its listeners keyed by bind address; live
 //!   reload (file watcher, SIGHUP) applied all or nothing; the stop.
@@ -35,3 +36,4 @@ pub mod server;
 pub mod signals;
 pub mod supervisor;
 pub mod telemetry;
+pub mod upstream;

@@ -6,17 +6,17 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
-use futures_util::stream::BoxStream;
-use futures_util::Stream;
+use hyper::body::{Frame, Incoming};
 use tokio::time::Sleep;
 use tracing::{debug, warn};
 
 use super::error::ProxyError;
 use super::forward::upstream_error;
 use super::state::Shared;
+use crate::config::Workflow;
 use crate::record::line::RecordContext;
 use crate::record::parse_answer::parse_answer;
 use crate::record::stream::StreamCapture;
@@ -113,87 +113,103 @@ impl Recording {
     }
 }
 
-/// The body stream handed to hyper.
+/// The response body handed to hyper: the upstream's frames, passed on as they come.
 pub struct TeeBody {
-    inner: BoxStream<'static, reqwest::Result<Bytes>>,
-    idle: Duration,
+    inner: Incoming,
+    /// The listener's workflow settings (idle timeout, host for messages, metric labels).
+    workflow: Arc<Workflow>,
     sleep: Pin<Box<Sleep>>,
     recording: Option<Recording>,
     /// The response is SSE: an idle timeout ends it with an error event instead of an abort.
     sse: bool,
-    host: String,
     /// The upstream's `Content-Length`: hyper stops polling once it has sent that many
     /// bytes, so the answer is complete when they have all passed, not at end of stream.
     expected_len: Option<u64>,
     /// Bytes passed on so far.
     received: u64,
-    /// The workflow of the listener (metrics labels).
-    workflow: String,
     done: bool,
 }
 
 impl TeeBody {
     /// Wraps the upstream body.
     pub fn new(
-        inner: BoxStream<'static, reqwest::Result<Bytes>>,
-        idle: Duration,
+        inner: Incoming,
+        workflow: Arc<Workflow>,
         recording: Option<Recording>,
         sse: bool,
-        host: String,
         expected_len: Option<u64>,
-        workflow: &str,
     ) -> Self {
         if sse {
-            metrics::gauge!(STREAMS_ACTIVE, "workflow" => workflow.to_owned()).increment(1.0);
+            metrics::gauge!(STREAMS_ACTIVE, "workflow" => workflow.id.clone()).increment(1.0);
         }
         TeeBody {
             inner,
-            idle,
-            sleep: Box::pin(tokio::time::sleep(idle)),
+            sleep: Box::pin(tokio::time::sleep(workflow.timeout)),
+            workflow,
             recording,
             sse,
-            host,
             expected_len,
             received: 0,
-            workflow: workflow.to_owned(),
             done: false,
         }
     }
 
     fn timeout_error(&self) -> ProxyError {
         ProxyError::Timeout {
-            host: self.host.clone(),
-            seconds: self.idle.as_secs_f64(),
+            host: self.workflow.api_host.clone(),
+            seconds: self.workflow.timeout.as_secs_f64(),
         }
+    }
+
+    /// A data chunk passed on: restart the idle clock, feed the record, and complete it
+    /// when the answer is known to be whole.
+    fn on_data(&mut self, chunk: &Bytes) {
+        let deadline = tokio::time::Instant::now() + self.workflow.timeout;
+        self.sleep.as_mut().reset(deadline);
+        if let Some(recording) = &mut self.recording {
+            recording.feed(chunk);
+        }
+        self.received += chunk.len() as u64;
+        // `[DONE]` (or an error event) ends the answer even if the upstream has not closed
+        // its body yet: clients stop reading there and may leave at once.
+        let ended = self.expected_len.is_some_and(|n| self.received >= n)
+            || self.recording.as_ref().is_some_and(Recording::stream_done);
+        if ended {
+            if let Some(recording) = self.recording.take() {
+                recording.complete();
+            }
+        }
+    }
+
+    /// The upstream went silent for longer than the timeout: the answer ends here.
+    fn idle_timeout(&mut self) {
+        self.done = true;
+        if let Some(recording) = self.recording.take() {
+            recording.abandon("upstream idle timeout");
+        }
+        upstream_error(&self.workflow.id, "timeout");
+        warn!(host = %self.workflow.api_host, "Upstream went silent past the timeout; answer cut.");
     }
 }
 
-impl Stream for TeeBody {
-    type Item = Result<Bytes, std::io::Error>;
+impl http_body::Body for TeeBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         let this = &mut *self;
         if this.done {
             return Poll::Ready(None);
         }
-        match this.inner.as_mut().poll_next(cx) {
-            Poll::Ready(Some(Ok(chunk))) => {
-                let deadline = tokio::time::Instant::now() + this.idle;
-                this.sleep.as_mut().reset(deadline);
-                if let Some(recording) = &mut this.recording {
-                    recording.feed(&chunk);
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(chunk) = frame.data_ref() {
+                    this.on_data(chunk);
                 }
-                this.received += chunk.len() as u64;
-                // `[DONE]` (or an error event) ends the answer even if the upstream has not
-                // closed its body yet: clients stop reading there and may leave at once.
-                let ended = this.expected_len.is_some_and(|n| this.received >= n)
-                    || this.recording.as_ref().is_some_and(Recording::stream_done);
-                if ended {
-                    if let Some(recording) = this.recording.take() {
-                        recording.complete();
-                    }
-                }
-                Poll::Ready(Some(Ok(chunk)))
+                Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(error))) => {
                 this.done = true;
@@ -201,8 +217,8 @@ impl Stream for TeeBody {
                     recording.abandon("upstream body broke");
                 }
                 debug!(%error, "Upstream body broke.");
-                upstream_error(&this.workflow, "invalid");
-                Poll::Ready(Some(Err(std::io::Error::other(error.without_url()))))
+                upstream_error(&this.workflow.id, "invalid");
+                Poll::Ready(Some(Err(std::io::Error::other(error))))
             }
             Poll::Ready(None) => {
                 this.done = true;
@@ -215,16 +231,13 @@ impl Stream for TeeBody {
                 if this.sleep.as_mut().poll(cx).is_pending() {
                     return Poll::Pending;
                 }
-                this.done = true;
-                if let Some(recording) = this.recording.take() {
-                    recording.abandon("upstream idle timeout");
-                }
+                this.idle_timeout();
                 let error = this.timeout_error();
-                upstream_error(&this.workflow, "timeout");
-                warn!(host = %this.host, "Upstream went silent past the timeout; answer cut.");
                 if this.sse {
                     let json = serde_json::to_string(&error.body()).expect("error body serialises");
-                    Poll::Ready(Some(Ok(Bytes::from(format!("data: {json}\n\n")))))
+                    Poll::Ready(Some(Ok(Frame::data(Bytes::from(format!(
+                        "data: {json}\n\n"
+                    ))))))
                 } else {
                     Poll::Ready(Some(Err(std::io::Error::new(
                         std::io::ErrorKind::TimedOut,
@@ -234,12 +247,16 @@ impl Stream for TeeBody {
             }
         }
     }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
 }
 
 impl Drop for TeeBody {
     fn drop(&mut self) {
         if self.sse {
-            metrics::gauge!(STREAMS_ACTIVE, "workflow" => self.workflow.clone()).decrement(1.0);
+            metrics::gauge!(STREAMS_ACTIVE, "workflow" => self.workflow.id.clone()).decrement(1.0);
         }
         if let Some(recording) = self.recording.take() {
             recording.abandon("client disconnected");

@@ -12,7 +12,8 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
 
 use super::body::{Capture, Recording, TeeBody};
 use super::error::ProxyError;
@@ -24,6 +25,7 @@ use crate::record::request::{RequestError, RequestView};
 use crate::record::stream::StreamCapture;
 use crate::record::EndpointKind;
 use crate::telemetry::UPSTREAM_ERRORS;
+use crate::upstream::{full_body, upstream_uri, UpstreamBody};
 
 /// `POST /v1/chat/completions` and `POST /v1/completions`.
 pub async fn recorded(
@@ -81,7 +83,7 @@ pub async fn recorded(
         parts.method,
         parts.uri.path_and_query().map_or("/", |pq| pq.as_str()),
         headers,
-        reqwest::Body::from(upstream_body),
+        full_body(upstream_body),
     )
     .await;
     std::mem::forget(waiting);
@@ -150,11 +152,11 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
                 flag.store(true, Ordering::Relaxed);
                 return Err(std::io::Error::other("request body over the limit"));
             }
-            Ok::<_, std::io::Error>(chunk)
+            Ok::<_, std::io::Error>(Frame::data(chunk))
         });
-        reqwest::Body::wrap_stream(stream)
+        BodyExt::boxed_unsync(StreamBody::new(stream))
     } else {
-        reqwest::Body::from(Bytes::new())
+        full_body(Bytes::new())
     };
     let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let result = send(
@@ -242,22 +244,22 @@ async fn send(
     method: Method,
     path_and_query: &str,
     headers: HeaderMap,
-    body: reqwest::Body,
-) -> Result<reqwest::Response, ProxyError> {
-    let url = format!("{}{}", workflow.api_host, path_and_query);
-    let request = route
-        .shared
-        .client
-        .request(method, url)
-        .headers(headers)
-        .body(body)
-        .send();
-    let result = match tokio::time::timeout(workflow.timeout, request).await {
-        Err(_) => Err(ProxyError::Timeout {
+    body: UpstreamBody,
+) -> Result<hyper::Response<Incoming>, ProxyError> {
+    let uri = upstream_uri(&workflow.api_host, path_and_query).map_err(|error| {
+        upstream_error(&workflow.id, "invalid");
+        ProxyError::Upstream {
             host: workflow.api_host.clone(),
-            seconds: workflow.timeout.as_secs_f64(),
-        }),
-        Ok(Err(error)) if error.is_timeout() => Err(ProxyError::Timeout {
+            reason: format!("the upstream URL is invalid: {error}"),
+        }
+    })?;
+    let mut request = hyper::Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    let sent = route.shared.client.send(request);
+    let result = match tokio::time::timeout(workflow.timeout, sent).await {
+        Err(_) => Err(ProxyError::Timeout {
             host: workflow.api_host.clone(),
             seconds: workflow.timeout.as_secs_f64(),
         }),
@@ -284,8 +286,8 @@ pub fn upstream_error(workflow: &str, kind: &'static str) {
         .increment(1);
 }
 
-/// The error and its causes, without the URL.
-fn describe(error: &reqwest::Error) -> String {
+/// The error and its causes (hyper's errors never contain the URL or the key).
+fn describe(error: &hyper_util::client::legacy::Error) -> String {
     let mut text = if error.is_connect() {
         "connection failed".to_owned()
     } else {
@@ -301,26 +303,17 @@ fn describe(error: &reqwest::Error) -> String {
 }
 
 fn respond(
-    upstream: reqwest::Response,
-    workflow: &Workflow,
+    upstream: hyper::Response<Incoming>,
+    workflow: &Arc<Workflow>,
     recording: Option<Recording>,
     sse: bool,
 ) -> Response {
-    let status = upstream.status();
-    let headers = response_headers(upstream.headers());
-    let expected_len = upstream.content_length();
-    let stream = upstream.bytes_stream().boxed();
-    let body = TeeBody::new(
-        stream,
-        workflow.timeout,
-        recording,
-        sse,
-        workflow.api_host.clone(),
-        expected_len,
-        &workflow.id,
-    );
-    let mut response = Response::new(Body::from_stream(body));
-    *response.status_mut() = status;
+    let (parts, body) = upstream.into_parts();
+    let headers = response_headers(&parts.headers);
+    let expected_len = http_body::Body::size_hint(&body).exact();
+    let body = TeeBody::new(body, Arc::clone(workflow), recording, sse, expected_len);
+    let mut response = Response::new(Body::new(body));
+    *response.status_mut() = parts.status;
     *response.headers_mut() = headers;
     response
 }

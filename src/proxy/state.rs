@@ -4,13 +4,14 @@ use std::sync::{Arc, RwLock};
 
 use crate::config::{Config, Workflow};
 use crate::recorder::Recorder;
+use crate::upstream::UpstreamClient;
 
 /// Process-wide state: one upstream client (connection reuse), one recorder, the config in
 /// force (for `workflow_id` overrides) and limits. Counters live in the metrics (`telemetry`).
 #[derive(Debug)]
 pub struct Shared {
     /// Upstream HTTP client, shared so that connections are reused.
-    pub client: reqwest::Client,
+    pub client: UpstreamClient,
     /// The one recorder.
     pub recorder: Recorder,
     /// The config in force; swapped by a reload.
@@ -22,7 +23,7 @@ pub struct Shared {
 impl Shared {
     /// New shared state.
     pub fn new(
-        client: reqwest::Client,
+        client: UpstreamClient,
         recorder: Recorder,
         config: Arc<Config>,
         max_body_bytes: usize,

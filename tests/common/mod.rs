@@ -37,6 +37,18 @@ pub struct Proxy {
     log_path: PathBuf,
 }
 
+/// The environment variables the upstream client reads for proxies.
+const PROXY_VARS: [&str; 8] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
 impl Proxy {
     /// Writes `config` to a temporary config.json and starts `micromodel serve` on it.
     /// Waits until every workflow's port answers `/health`.
@@ -91,6 +103,11 @@ impl Proxy {
             .env("RUST_LOG", "micromodel=debug,info")
             .stdout(Stdio::null())
             .stderr(log);
+        // The machine's proxy settings must not reroute the test's loopback traffic; tests
+        // of proxying set their own.
+        for var in PROXY_VARS {
+            command.env_remove(var);
+        }
         for (k, v) in env {
             command.env(k, v);
         }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Version};
 use axum::response::Response;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -17,8 +17,12 @@ use serde_json::{json, Value};
 pub struct Seen {
     /// Method.
     pub method: Method,
+    /// HTTP version the request came with.
+    pub version: Version,
     /// Path and query.
     pub path_and_query: String,
+    /// The request target as sent: origin form (`/v1/...`) or, to a proxy, absolute form.
+    pub target: String,
     /// Headers as received.
     pub headers: HeaderMap,
     /// Body bytes as received.
@@ -52,6 +56,26 @@ impl FakeUpstream {
         F: Fn(Seen) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response> + Send + 'static,
     {
+        Self::start_with(handler, None)
+    }
+
+    /// Starts a fake upstream over TLS (ALPN `h2` and `http/1.1`) with the test
+    /// certificate of `tests/fixtures/tls` (`localhost`, `127.0.0.1`).
+    pub fn start_tls<F, Fut>(handler: F) -> FakeUpstream
+    where
+        F: Fn(Seen) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response> + Send + 'static,
+    {
+        let mut upstream = Self::start_with(handler, Some(tls::acceptor()));
+        upstream.url = format!("https://localhost:{}", upstream.port);
+        upstream
+    }
+
+    fn start_with<F, Fut>(handler: F, tls: Option<tokio_rustls::TlsAcceptor>) -> FakeUpstream
+    where
+        F: Fn(Seen) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response> + Send + 'static,
+    {
         let handler: Handler = Arc::new(move |seen| Box::pin(handler(seen)));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind upstream");
@@ -80,11 +104,13 @@ impl FakeUpstream {
                             .unwrap_or_default();
                         let request = Seen {
                             method: parts.method,
+                            version: parts.version,
                             path_and_query: parts
                                 .uri
                                 .path_and_query()
                                 .map(|p| p.to_string())
                                 .unwrap_or_default(),
+                            target: parts.uri.to_string(),
                             headers: parts.headers,
                             body,
                         };
@@ -92,12 +118,15 @@ impl FakeUpstream {
                         handler(request).await
                     }
                 });
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .expect("upstream serve");
+                match tls {
+                    None => axum::serve(listener, app)
+                        .with_graceful_shutdown(async move {
+                            let _ = stop_rx.await;
+                        })
+                        .await
+                        .expect("upstream serve"),
+                    Some(acceptor) => tls::serve(listener, acceptor, app, stop_rx).await,
+                }
             });
         });
         FakeUpstream {
@@ -122,6 +151,74 @@ impl Drop for FakeUpstream {
         }
         // Streams held open by a test may keep the server alive; don't wait for them.
         drop(self.thread.take());
+    }
+}
+
+pub mod tls {
+    use std::sync::Arc;
+
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto;
+    use hyper_util::service::TowerToHyperService;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::TlsAcceptor;
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tls")
+            .join(name)
+    }
+
+    /// The CA that signed the test certificate (for `SSL_CERT_FILE`).
+    pub fn ca_file() -> std::path::PathBuf {
+        fixture("ca.pem")
+    }
+
+    pub fn acceptor() -> TlsAcceptor {
+        let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
+            .expect("server.pem")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("server.pem parses");
+        let key = PrivateKeyDer::from_pem_file(fixture("server.key")).expect("server.key");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("server certificate");
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        TlsAcceptor::from(Arc::new(config))
+    }
+
+    /// Accepts TLS connections until `stop`; each is served with HTTP/1.1 or HTTP/2.
+    pub async fn serve(
+        listener: tokio::net::TcpListener,
+        acceptor: TlsAcceptor,
+        app: axum::Router,
+        mut stop: tokio::sync::oneshot::Receiver<()>,
+    ) {
+        loop {
+            let stream = tokio::select! {
+                _ = &mut stop => return,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => continue,
+                },
+            };
+            let acceptor = acceptor.clone();
+            let service = TowerToHyperService::new(app.clone());
+            tokio::spawn(async move {
+                // A client that refuses our certificate just goes away.
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
     }
 }
 
