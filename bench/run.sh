@@ -6,7 +6,7 @@
 #
 # Environment: REPS, BENCH_DURATION (seconds), BENCH_STREAMS (phase 4, default 1000),
 # BENCH_RECORDS (phase 6), BENCH_OUT (results folder), BENCH_UPSTREAM_PORT / BENCH_PROXY_PORT
-# (default 28471 / 28472), BENCH_PERF=1 (also record a perf profile of MicroModel under the
+# (default 28471 / 28472), BENCH_RELAY_PORT (the reference TCP relay, default 28473), BENCH_PERF=1 (also record a perf profile of MicroModel under the
 # closed-loop load), BENCH_KEEP_DATA=1 (keep the recorded data folders).
 set -euo pipefail
 
@@ -29,12 +29,14 @@ STREAMS=${BENCH_STREAMS:-1000}
 # otherwise hold the proxy's port when it restarts.
 UP_PORT=${BENCH_UPSTREAM_PORT:-28471}
 PROXY_PORT=${BENCH_PROXY_PORT:-28472}
+RELAY_PORT=${BENCH_RELAY_PORT:-28473}
 OUT=${BENCH_OUT:-target/bench/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
 DIRECT_URL="http://127.0.0.1:$UP_PORT/v1/chat/completions"
 PROXY_URL="http://127.0.0.1:$PROXY_PORT/v1/chat/completions"
+RELAY_URL="http://127.0.0.1:$RELAY_PORT/v1/chat/completions"
 CHAT_BODY='{"model":"bench-model","messages":[{"role":"system","content":"You are a storyteller."},{"role":"user","content":"Tell me a story"}]}'
 EX=target/release/examples
 CLK_TCK=$(getconf CLK_TCK)
@@ -67,10 +69,10 @@ fi
 # Processes
 
 # The processes this script started and that still run (ended by their pid on exit).
-UP_PID= PROXY_PID= PERF_PID=
+UP_PID= PROXY_PID= PERF_PID= RELAY_PID=
 cleanup() {
     local pid
-    for pid in $PERF_PID $PROXY_PID $UP_PID; do
+    for pid in $PERF_PID $PROXY_PID $RELAY_PID $UP_PID; do
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
@@ -89,22 +91,29 @@ wait_port() {
     die "nothing listens on $port after 10 s (logs in $OUT)"
 }
 
-for port in "$UP_PORT" "$PROXY_PORT"; do
+for port in "$UP_PORT" "$PROXY_PORT" "$RELAY_PORT"; do
     if port_open "$port"; then
-        die "port $port is already in use; set BENCH_UPSTREAM_PORT / BENCH_PROXY_PORT"
+        die "port $port is already in use; set BENCH_UPSTREAM_PORT / BENCH_PROXY_PORT / BENCH_RELAY_PORT"
     fi
 done
 
 "$EX/bench_upstream" --port "$UP_PORT" --chunks 20 --delay-ms 5 >"$OUT/upstream.log" 2>&1 &
 UP_PID=$!
 wait_port "$UP_PORT" "$UP_PID"
+# The reference for phases 1-2: a plain TCP relay to the same upstream (no HTTP, no recording).
+"$EX/bench_tcp_relay" --port "$RELAY_PORT" --to "127.0.0.1:$UP_PORT" >"$OUT/relay.log" 2>&1 &
+RELAY_PID=$!
+wait_port "$RELAY_PORT" "$RELAY_PID"
 
-cat >"$OUT/config.json" <<EOF
+# The config gets a folder of its own: MicroModel watches the config's folder, and the
+# results (perf.data above all) written next to it would wake the watcher during the runs.
+mkdir -p "$OUT/etc"
+cat >"$OUT/etc/config.json" <<EOF
 { "bench": { "OPENAI_API_HOST": "http://127.0.0.1:$UP_PORT", "API_KEY": "", "PORT": $PROXY_PORT } }
 EOF
 
 start_proxy() { # data folder
-    target/release/micromodel serve --config "$OUT/config.json" --data-dir "$1" --fsync interval \
+    target/release/micromodel serve --config "$OUT/etc/config.json" --data-dir "$1" --fsync interval \
         >>"$OUT/micromodel.log" 2>&1 &
     PROXY_PID=$!
     wait_port "$PROXY_PORT" "$PROXY_PID"
@@ -134,15 +143,21 @@ count_lines() { # folder
     echo "$n"
 }
 
-# Runs "$@" once per side and repetition, direct and proxied interleaved, alternating which
-# goes first. The command sees SIDE (direct|proxy), URL and REP.
+# Runs "$@" once per side and repetition, the sides interleaved, alternating their order. The
+# sides are direct and proxy, plus relay (the reference TCP relay) when SIDES says so. The
+# command sees SIDE (direct|proxy|relay), URL and REP.
 interleave() { # phase command...
     local phase=$1 r sides side
     shift
     for r in $(seq 1 "$REPS"); do
-        if (( r % 2 == 1 )); then sides="direct proxy"; else sides="proxy direct"; fi
+        sides=${SIDES:-direct proxy}
+        if (( r % 2 == 0 )); then sides=$(tr ' ' '\n' <<<"$sides" | tac | tr '\n' ' '); fi
         for side in $sides; do
-            if [[ $side == direct ]]; then URL=$DIRECT_URL; else URL=$PROXY_URL; fi
+            case $side in
+                direct) URL=$DIRECT_URL ;;
+                proxy) URL=$PROXY_URL ;;
+                relay) URL=$RELAY_URL ;;
+            esac
             SIDE=$side REP=$r
             say "phase $phase, rep $r/$REPS, $side"
             "$@"
@@ -165,20 +180,28 @@ say "warm-up (1 s each side)"
 oha_json /dev/null -z 1s -c 32 "$DIRECT_URL"
 oha_json /dev/null -z 1s -c 32 "$PROXY_URL"
 
-phase1() {
-    local before after
-    before=$(cpu_ticks "$PROXY_PID")
-    oha_json "$OUT/p1-$SIDE-$REP.json" -z "${DURATION}s" -c 32 "$URL"
-    after=$(cpu_ticks "$PROXY_PID")
-    if [[ $SIDE == proxy ]]; then
-        awk -v t=$(( after - before )) -v hz="$CLK_TCK" 'BEGIN { printf "%.6f\n", t / hz }' \
-            >"$OUT/p1-proxy-$REP.cpu"
-    fi
+# CPU seconds of a process since the last call of this function for it.
+seconds() { # pid before-ticks
+    awk -v t=$(( $(cpu_ticks "$1") - $2 )) -v hz="$CLK_TCK" 'BEGIN { printf "%.6f\n", t / hz }'
 }
-interleave 1 phase1
+
+phase1() {
+    local proxy relay up
+    proxy=$(cpu_ticks "$PROXY_PID") relay=$(cpu_ticks "$RELAY_PID") up=$(cpu_ticks "$UP_PID")
+    oha_json "$OUT/p1-$SIDE-$REP.json" -z "${DURATION}s" -c 32 "$URL"
+    case $SIDE in
+        proxy) seconds "$PROXY_PID" "$proxy" >"$OUT/p1-proxy-$REP.cpu" ;;
+        relay) seconds "$RELAY_PID" "$relay" >"$OUT/p1-relay-$REP.cpu" ;;
+        direct) seconds "$UP_PID" "$up" >"$OUT/p1-direct-$REP.upcpu" ;;
+    esac
+}
+SIDES="direct proxy relay" interleave 1 phase1
 
 phase2() { oha_json "$OUT/p2-$SIDE-$REP.json" -z "${DURATION}s" -c 32 -q 200 "$URL"; }
-interleave 2 phase2
+SIDES="direct proxy relay" interleave 2 phase2
+kill "$RELAY_PID" 2>/dev/null || true
+wait "$RELAY_PID" 2>/dev/null || true
+RELAY_PID=
 
 phase3() {
     "$EX/bench_ttfb" --url "$URL" --concurrency 16 --duration-secs "$DURATION" \

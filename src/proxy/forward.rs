@@ -227,14 +227,11 @@ fn apply_key(headers: &mut HeaderMap, workflow: &Workflow) {
 }
 
 fn is_sse(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("text/event-stream")
-        })
+    const SSE: &[u8] = b"text/event-stream";
+    headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes().trim_ascii_start();
+        v.len() >= SSE.len() && v[..SSE.len()].eq_ignore_ascii_case(SSE)
+    })
 }
 
 /// Sends the request upstream, waiting at most `TIMEOUT_SECONDS` for the response headers.

@@ -1,7 +1,6 @@
 //! One write attempt for a batch: group records by file (keeping order), build one buffer per
 //! file and append it in one write. Runs on a blocking thread.
 
-use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -61,12 +60,15 @@ pub(crate) fn write_batch(
 }
 
 /// Groups records by target file, files in order of first appearance, lines in submit order.
+/// A batch holds few (workflow, day) pairs, so a linear search beats hashing a cloned key per
+/// record.
 fn group_by_file(
     data_dir: &Path,
     records: Vec<RecordLine>,
     rejected: &mut u64,
 ) -> Vec<(PathBuf, Vec<RecordLine>)> {
-    let mut index: HashMap<(String, chrono::NaiveDate), usize> = HashMap::new();
+    // The day of each group (same index); the workflow is that of the group's lines.
+    let mut days: Vec<chrono::NaiveDate> = Vec::new();
     let mut groups: Vec<(PathBuf, Vec<RecordLine>)> = Vec::new();
     for record in records {
         if !is_safe_folder_name(&record.workflow_id) || record.json.contains('\n') {
@@ -74,10 +76,17 @@ fn group_by_file(
             *rejected += 1;
             continue;
         }
-        let key = (record.workflow_id.clone(), record.timestamp.date_naive());
-        let i = *index.entry(key).or_insert_with(|| {
+        let date = record.timestamp.date_naive();
+        let found = groups.iter().zip(&days).position(|((_, lines), day)| {
+            *day == date
+                && lines
+                    .first()
+                    .is_some_and(|l| l.workflow_id == record.workflow_id)
+        });
+        let i = found.unwrap_or_else(|| {
             let path = record_path(data_dir, &record.workflow_id, record.timestamp);
             groups.push((path, Vec::new()));
+            days.push(date);
             groups.len() - 1
         });
         groups[i].1.push(record);

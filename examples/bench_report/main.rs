@@ -12,7 +12,10 @@
 //! `p4-<side>-<r>.json` (bench_slow_streams), `p4-<side>-<r>.overflows` (listen-queue
 //! overflows, machine-wide), `p4-proxy-<r>.recorded` (lines recorded),
 //! `p4-proxy-<r>.hwm_kb` (VmHWM), `p5-proxy-<r>.rss_kb` (VmRSS after start),
-//! `p6-<r>.json` (bench_recorder). Missing files show as `n/a`.
+//! `p6-<r>.json` (bench_recorder). Missing files show as `n/a`. The reference table of a
+//! plain TCP relay is in `floor.rs`.
+
+mod floor;
 
 use std::path::{Path, PathBuf};
 
@@ -204,6 +207,7 @@ fn main() {
     phase5(&run, &mut table);
     phase6(&run, &mut table);
     print(&table, &run.dir);
+    floor::print(&run);
 }
 
 fn phase1(run: &Run, table: &mut Table) {

@@ -1,0 +1,110 @@
+//! The reference table: the same closed-loop and fixed-rate load through a plain TCP relay
+//! (`examples/bench_tcp_relay`: no HTTP, no recording), next to direct and MicroModel, and
+//! the CPU time per request of the process in the middle. It is the floor any proxy on the
+//! machine starts from.
+//!
+//! Files read (besides phase 1-2's): `p1-relay-<r>.json`, `p1-relay-<r>.cpu` (relay CPU
+//! seconds), `p1-direct-<r>.upcpu` (the fake upstream's CPU seconds in the direct run),
+//! `p2-relay-<r>.json`.
+
+use serde_json::Value;
+
+use super::{fmt, get, median, oha_latency_ms, oha_statuses, signed, Run};
+
+/// Median over repetitions of `f(side a, side b)` where both files of a repetition exist.
+fn paired(
+    run: &Run,
+    phase: &str,
+    a: &str,
+    b: &str,
+    f: impl Fn(&Value, &Value) -> Option<f64>,
+) -> Option<f64> {
+    median(
+        (1..=run.reps)
+            .filter_map(|r| {
+                let x = run.json(&format!("{phase}-{a}-{r}.json"))?;
+                let y = run.json(&format!("{phase}-{b}-{r}.json"))?;
+                f(&x, &y)
+            })
+            .collect(),
+    )
+}
+
+/// Median over repetitions of CPU seconds (file `cpu`) per request of run `json`, in µs.
+fn cpu_per_request(
+    run: &Run,
+    cpu: impl Fn(usize) -> String,
+    json: impl Fn(usize) -> String,
+) -> Option<f64> {
+    median(
+        (1..=run.reps)
+            .filter_map(|r| {
+                let seconds = run.number(&cpu(r))?;
+                let (ok, other) = oha_statuses(&run.json(&json(r))?);
+                (ok + other > 0.0).then(|| seconds / (ok + other) * 1e6)
+            })
+            .collect(),
+    )
+}
+
+fn side(run: &Run, phase: &str, side: &str, f: impl Fn(&Value) -> Option<f64>) -> Option<f64> {
+    median(
+        run.each(|r| format!("{phase}-{side}-{r}.json"))
+            .iter()
+            .filter_map(f)
+            .collect(),
+    )
+}
+
+/// Prints the reference table, if the run has relay results.
+pub fn print(run: &Run) {
+    if run.json("p1-relay-1.json").is_none() {
+        return;
+    }
+    let rps = |v: &Value| get(v, &["summary", "requestsPerSec"]);
+    let ratio = |via: &str| {
+        let r = paired(run, "p1", "direct", via, |d, x| Some(rps(x)? / rps(d)?));
+        format!(
+            "{} ({})",
+            fmt(side(run, "p1", via, rps), 0, ""),
+            fmt(r, 2, "×")
+        )
+    };
+    println!();
+    println!("Reference: the same load through a plain TCP relay (`examples/bench_tcp_relay`: no");
+    println!("HTTP, no recording), the floor any proxy on this machine starts from.");
+    println!();
+    println!("| metric | direct | via TCP relay | via MicroModel |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| 1. closed loop, requests/s (ratio to direct) | {} | {} | {} |",
+        fmt(side(run, "p1", "direct", rps), 0, ""),
+        ratio("relay"),
+        ratio("proxy"),
+    );
+    println!(
+        "| 1. CPU time/request of the process answering / in the middle | upstream: {} | relay: {} | MicroModel: {} |",
+        fmt(cpu_per_request(run, |r| format!("p1-direct-{r}.upcpu"), |r| format!("p1-direct-{r}.json")), 1, " µs"),
+        fmt(cpu_per_request(run, |r| format!("p1-relay-{r}.cpu"), |r| format!("p1-relay-{r}.json")), 1, " µs"),
+        fmt(cpu_per_request(run, |r| format!("p1-proxy-{r}.cpu"), |r| format!("p1-proxy-{r}.json")), 1, " µs"),
+    );
+    for p in ["p50", "p99"] {
+        let latency = |v: &Value| oha_latency_ms(v, p);
+        let via = |name: &str| {
+            let added = paired(run, "p2", "direct", name, |d, x| {
+                Some(latency(x)? - latency(d)?)
+            });
+            format!(
+                "{} ({})",
+                fmt(side(run, "p2", name, latency), 3, " ms"),
+                signed(added, 3, " ms")
+            )
+        };
+        println!(
+            "| 2. {p} at 200 req/s (added) | {} | {} | {} |",
+            fmt(side(run, "p2", "direct", latency), 3, " ms"),
+            via("relay"),
+            via("proxy"),
+        );
+    }
+}
