@@ -1,11 +1,11 @@
 //! The reference table: the same closed-loop and fixed-rate load through a plain TCP relay
-//! (`examples/bench_tcp_relay`: no HTTP, no recording), next to direct and MicroModel, and
-//! the CPU time per request of the process in the middle. It is the floor any proxy on the
-//! machine starts from.
+//! (`examples/bench_tcp_relay`: no HTTP) and a bare hyper proxy (`examples/bench_bare_proxy`:
+//! MicroModel's HTTP stack, no parsing or recording), next to direct and MicroModel, with the
+//! CPU time per request of the process in the middle: the floors MicroModel starts from.
 //!
-//! Files read (besides phase 1-2's): `p1-relay-<r>.json`, `p1-relay-<r>.cpu` (relay CPU
-//! seconds), `p1-direct-<r>.upcpu` (the fake upstream's CPU seconds in the direct run),
-//! `p2-relay-<r>.json`.
+//! Files read (besides phase 1-2's), `<ref>` being `relay` or `bare`: `p1-<ref>-<r>.json`,
+//! `p1-<ref>-<r>.cpu` (its CPU seconds), `p1-direct-<r>.upcpu` (the fake upstream's CPU
+//! seconds in the direct run), `p2-<ref>-<r>.json`.
 
 use serde_json::Value;
 
@@ -71,22 +71,30 @@ pub fn print(run: &Run) {
         )
     };
     println!();
-    println!("Reference: the same load through a plain TCP relay (`examples/bench_tcp_relay`: no");
-    println!("HTTP, no recording), the floor any proxy on this machine starts from.");
+    println!("References: the same load through a plain TCP relay (`examples/bench_tcp_relay`: no");
+    println!("HTTP at all) and a bare hyper proxy (`examples/bench_bare_proxy`: MicroModel's HTTP");
+    println!("stack forwarding with no parsing, recording or metrics): the floors MicroModel starts from.");
     println!();
-    println!("| metric | direct | via TCP relay | via MicroModel |");
-    println!("|---|---:|---:|---:|");
+    println!("| metric | direct | via TCP relay | via bare hyper proxy | via MicroModel |");
+    println!("|---|---:|---:|---:|---:|");
     println!(
-        "| 1. closed loop, requests/s (ratio to direct) | {} | {} | {} |",
+        "| 1. closed loop, requests/s (ratio to direct) | {} | {} | {} | {} |",
         fmt(side(run, "p1", "direct", rps), 0, ""),
         ratio("relay"),
+        ratio("bare"),
         ratio("proxy"),
     );
+    let cpu = |side: &str| {
+        let cpu_file = |r: usize| format!("p1-{side}-{r}.cpu");
+        let json_file = |r: usize| format!("p1-{side}-{r}.json");
+        fmt(cpu_per_request(run, cpu_file, json_file), 1, " µs")
+    };
     println!(
-        "| 1. CPU time/request of the process answering / in the middle | upstream: {} | relay: {} | MicroModel: {} |",
+        "| 1. CPU time/request of the process answering / in the middle | upstream: {} | {} | {} | {} |",
         fmt(cpu_per_request(run, |r| format!("p1-direct-{r}.upcpu"), |r| format!("p1-direct-{r}.json")), 1, " µs"),
-        fmt(cpu_per_request(run, |r| format!("p1-relay-{r}.cpu"), |r| format!("p1-relay-{r}.json")), 1, " µs"),
-        fmt(cpu_per_request(run, |r| format!("p1-proxy-{r}.cpu"), |r| format!("p1-proxy-{r}.json")), 1, " µs"),
+        cpu("relay"),
+        cpu("bare"),
+        cpu("proxy"),
     );
     for p in ["p50", "p99"] {
         let latency = |v: &Value| oha_latency_ms(v, p);
@@ -101,9 +109,10 @@ pub fn print(run: &Run) {
             )
         };
         println!(
-            "| 2. {p} at 200 req/s (added) | {} | {} | {} |",
+            "| 2. {p} at 200 req/s (added) | {} | {} | {} | {} |",
             fmt(side(run, "p2", "direct", latency), 3, " ms"),
             via("relay"),
+            via("bare"),
             via("proxy"),
         );
     }
