@@ -6,8 +6,9 @@
 #
 # Environment: REPS, BENCH_DURATION (seconds), BENCH_STREAMS (phase 4, default 1000),
 # BENCH_RECORDS (phase 6), BENCH_OUT (results folder), BENCH_UPSTREAM_PORT / BENCH_PROXY_PORT
-# (default 28471 / 28472), BENCH_RELAY_PORT / BENCH_BARE_PORT (the
-# references: a plain TCP relay and a bare hyper proxy, default 28473 / 28474), BENCH_PERF=1 (also record a perf profile of MicroModel under the
+# (default 28471 / 28472), BENCH_RELAY_PORT / BENCH_BARE_PORT /
+# BENCH_AFFINE_PORT (the references: a plain TCP relay, a bare hyper proxy, and the bare proxy
+# with connection affinity, default 28473 / 28474 / 28475), BENCH_PERF=1 (also record a perf profile of MicroModel under the
 # closed-loop load), BENCH_KEEP_DATA=1 (keep the recorded data folders).
 set -euo pipefail
 
@@ -32,6 +33,7 @@ UP_PORT=${BENCH_UPSTREAM_PORT:-28471}
 PROXY_PORT=${BENCH_PROXY_PORT:-28472}
 RELAY_PORT=${BENCH_RELAY_PORT:-28473}
 BARE_PORT=${BENCH_BARE_PORT:-28474}
+AFFINE_PORT=${BENCH_AFFINE_PORT:-28475}
 OUT=${BENCH_OUT:-target/bench/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -40,6 +42,7 @@ DIRECT_URL="http://127.0.0.1:$UP_PORT/v1/chat/completions"
 PROXY_URL="http://127.0.0.1:$PROXY_PORT/v1/chat/completions"
 RELAY_URL="http://127.0.0.1:$RELAY_PORT/v1/chat/completions"
 BARE_URL="http://127.0.0.1:$BARE_PORT/v1/chat/completions"
+AFFINE_URL="http://127.0.0.1:$AFFINE_PORT/v1/chat/completions"
 CHAT_BODY='{"model":"bench-model","messages":[{"role":"system","content":"You are a storyteller."},{"role":"user","content":"Tell me a story"}]}'
 EX=target/release/examples
 CLK_TCK=$(getconf CLK_TCK)
@@ -72,10 +75,10 @@ fi
 # Processes
 
 # The processes this script started and that still run (ended by their pid on exit).
-UP_PID= PROXY_PID= PERF_PID= RELAY_PID= BARE_PID=
+UP_PID= PROXY_PID= PERF_PID= RELAY_PID= BARE_PID= AFFINE_PID=
 cleanup() {
     local pid
-    for pid in $PERF_PID $PROXY_PID $RELAY_PID $BARE_PID $UP_PID; do
+    for pid in $PERF_PID $PROXY_PID $RELAY_PID $BARE_PID $AFFINE_PID $UP_PID; do
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
@@ -94,23 +97,29 @@ wait_port() {
     die "nothing listens on $port after 10 s (logs in $OUT)"
 }
 
-for port in "$UP_PORT" "$PROXY_PORT" "$RELAY_PORT" "$BARE_PORT"; do
+for port in "$UP_PORT" "$PROXY_PORT" "$RELAY_PORT" "$BARE_PORT" "$AFFINE_PORT"; do
     if port_open "$port"; then
-        die "port $port is already in use; set BENCH_UPSTREAM_PORT / BENCH_PROXY_PORT / BENCH_RELAY_PORT / BENCH_BARE_PORT"
+        die "port $port is already in use; set the BENCH_*_PORT variables"
     fi
 done
 
 "$EX/bench_upstream" --port "$UP_PORT" --chunks 20 --delay-ms 5 >"$OUT/upstream.log" 2>&1 &
 UP_PID=$!
 wait_port "$UP_PORT" "$UP_PID"
-# The references for phases 1-2, to the same upstream: a plain TCP relay (no HTTP) and a bare
-# hyper proxy (MicroModel's HTTP stack with no parsing, recording or metrics).
+# The references for phases 1-2, to the same upstream: a plain TCP relay (no HTTP), a bare
+# hyper proxy (MicroModel's HTTP stack with no parsing, recording or metrics), and the same
+# bare proxy with connection affinity (each downstream connection drives its own upstream
+# connection in the same task: an architecture, measured for comparison).
 "$EX/bench_tcp_relay" --port "$RELAY_PORT" --to "127.0.0.1:$UP_PORT" >"$OUT/relay.log" 2>&1 &
 RELAY_PID=$!
 wait_port "$RELAY_PORT" "$RELAY_PID"
 "$EX/bench_bare_proxy" --port "$BARE_PORT" --to "http://127.0.0.1:$UP_PORT" >"$OUT/bare.log" 2>&1 &
 BARE_PID=$!
 wait_port "$BARE_PORT" "$BARE_PID"
+"$EX/bench_bare_proxy" --port "$AFFINE_PORT" --to "http://127.0.0.1:$UP_PORT" --affinity \
+    >"$OUT/affine.log" 2>&1 &
+AFFINE_PID=$!
+wait_port "$AFFINE_PORT" "$AFFINE_PID"
 
 # The config gets a folder of its own: MicroModel watches the config's folder, and the
 # results (perf.data above all) written next to it would wake the watcher during the runs.
@@ -151,8 +160,8 @@ count_lines() { # folder
 }
 
 # Runs "$@" once per side and repetition, the sides interleaved, alternating their order. The
-# sides are direct and proxy, plus the references relay and bare when SIDES says so. The
-# command sees SIDE (direct|proxy|relay|bare), URL and REP.
+# sides are direct and proxy, plus the references relay, bare and affine when SIDES says so.
+# The command sees SIDE (direct|proxy|relay|bare|affine), URL and REP.
 interleave() { # phase command...
     local phase=$1 r sides side
     shift
@@ -165,6 +174,7 @@ interleave() { # phase command...
                 proxy) URL=$PROXY_URL ;;
                 relay) URL=$RELAY_URL ;;
                 bare) URL=$BARE_URL ;;
+                affine) URL=$AFFINE_URL ;;
             esac
             SIDE=$side REP=$r
             say "phase $phase, rep $r/$REPS, $side"
@@ -194,26 +204,27 @@ seconds() { # pid before-ticks
 }
 
 phase1() {
-    local proxy relay bare up
+    local proxy relay bare affine up
     proxy=$(cpu_ticks "$PROXY_PID") relay=$(cpu_ticks "$RELAY_PID") bare=$(cpu_ticks "$BARE_PID")
-    up=$(cpu_ticks "$UP_PID")
+    affine=$(cpu_ticks "$AFFINE_PID") up=$(cpu_ticks "$UP_PID")
     oha_json "$OUT/p1-$SIDE-$REP.json" -z "${DURATION}s" -c 32 "$URL"
     case $SIDE in
         proxy) seconds "$PROXY_PID" "$proxy" >"$OUT/p1-proxy-$REP.cpu" ;;
         relay) seconds "$RELAY_PID" "$relay" >"$OUT/p1-relay-$REP.cpu" ;;
         bare) seconds "$BARE_PID" "$bare" >"$OUT/p1-bare-$REP.cpu" ;;
+        affine) seconds "$AFFINE_PID" "$affine" >"$OUT/p1-affine-$REP.cpu" ;;
         direct) seconds "$UP_PID" "$up" >"$OUT/p1-direct-$REP.upcpu" ;;
     esac
 }
-SIDES="direct proxy relay bare" interleave 1 phase1
+SIDES="direct proxy relay bare affine" interleave 1 phase1
 
 phase2() { oha_json "$OUT/p2-$SIDE-$REP.json" -z "${DURATION}s" -c 32 -q 200 "$URL"; }
-SIDES="direct proxy relay bare" interleave 2 phase2
-for pid in "$RELAY_PID" "$BARE_PID"; do
+SIDES="direct proxy relay bare affine" interleave 2 phase2
+for pid in "$RELAY_PID" "$BARE_PID" "$AFFINE_PID"; do
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
 done
-RELAY_PID= BARE_PID=
+RELAY_PID= BARE_PID= AFFINE_PID=
 
 phase3() {
     "$EX/bench_ttfb" --url "$URL" --concurrency 16 --duration-secs "$DURATION" \

@@ -7,8 +7,14 @@
 //! ```text
 //! cargo run --release --example bench_bare_proxy -- --port 28474 --to http://127.0.0.1:28471
 //! ```
+//!
+//! `--affinity` measures an architecture instead of MicroModel's stack: each downstream
+//! connection gets its own upstream HTTP/1.1 connection, and both are driven by the same task
+//! (hyper's `conn` API, no pool), so a request never hands off to another task or thread.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -20,8 +26,13 @@ use hyper_util::rt::TokioExecutor;
 fn main() {
     let mut port: u16 = 28474;
     let mut to = "http://127.0.0.1:28471".to_owned();
+    let mut affinity = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--affinity" {
+            affinity = true;
+            continue;
+        }
         let value = args
             .next()
             .unwrap_or_else(|| fail(&format!("{flag} needs a value")));
@@ -35,6 +46,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
+    if affinity {
+        runtime.block_on(serve_with_affinity(port, to));
+        return;
+    }
     runtime.block_on(async move {
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
@@ -65,6 +80,65 @@ fn main() {
         );
         axum::serve(listener, app).await.expect("serve");
     });
+}
+
+/// One task per downstream connection, driving it and its own upstream connection together.
+async fn serve_with_affinity(port: u16, to: String) {
+    let upstream: SocketAddr = to
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap_or_else(|_| fail("--to must be http://IP:PORT with --affinity"));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap_or_else(|e| fail(&format!("bind 127.0.0.1:{port}: {e}")));
+    println!(
+        "listening on {} (affinity)",
+        listener.local_addr().expect("bound address")
+    );
+    loop {
+        let Ok((inbound, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            let _ = inbound.set_nodelay(true);
+            let Ok(outbound) = tokio::net::TcpStream::connect(upstream).await else {
+                return;
+            };
+            let _ = outbound.set_nodelay(true);
+            let Ok((sender, client_conn)) = hyper::client::conn::http1::handshake::<
+                _,
+                hyper::body::Incoming,
+            >(hyper_util::rt::TokioIo::new(outbound))
+            .await
+            else {
+                return;
+            };
+            let sender = Arc::new(tokio::sync::Mutex::new(sender));
+            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let sender = Arc::clone(&sender);
+                async move {
+                    let mut sender = sender.lock().await;
+                    if sender.ready().await.is_err() {
+                        return Ok::<_, Infallible>(status(502));
+                    }
+                    let sent = sender.send_request(req);
+                    drop(sender);
+                    Ok(match sent.await {
+                        Ok(response) => response.map(Body::new),
+                        Err(_) => status(502),
+                    })
+                }
+            });
+            let server_conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(inbound), service);
+            // Both in this task: the upstream connection ends when the downstream one does.
+            tokio::pin!(server_conn);
+            tokio::select! {
+                _ = &mut server_conn => {}
+                _ = client_conn => { let _ = server_conn.await; }
+            }
+        });
+    }
 }
 
 fn status(code: u16) -> Response {

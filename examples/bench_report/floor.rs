@@ -3,7 +3,11 @@
 //! MicroModel's HTTP stack, no parsing or recording), next to direct and MicroModel, with the
 //! CPU time per request of the process in the middle: the floors MicroModel starts from.
 //!
-//! Files read (besides phase 1-2's), `<ref>` being `relay` or `bare`: `p1-<ref>-<r>.json`,
+//! `affine` is the bare proxy with connection affinity (`--affinity`: each downstream
+//! connection drives its own upstream connection in the same task), an architecture measured
+//! for comparison.
+//!
+//! Files read (besides phase 1-2's), `<ref>` being `relay`, `bare` or `affine`: `p1-<ref>-<r>.json`,
 //! `p1-<ref>-<r>.cpu` (its CPU seconds), `p1-direct-<r>.upcpu` (the fake upstream's CPU
 //! seconds in the direct run), `p2-<ref>-<r>.json`.
 
@@ -74,14 +78,21 @@ pub fn print(run: &Run) {
     println!("References: the same load through a plain TCP relay (`examples/bench_tcp_relay`: no");
     println!("HTTP at all) and a bare hyper proxy (`examples/bench_bare_proxy`: MicroModel's HTTP");
     println!("stack forwarding with no parsing, recording or metrics): the floors MicroModel starts from.");
-    println!();
-    println!("| metric | direct | via TCP relay | via bare hyper proxy | via MicroModel |");
-    println!("|---|---:|---:|---:|---:|");
     println!(
-        "| 1. closed loop, requests/s (ratio to direct) | {} | {} | {} | {} |",
+        "\"Affine\" is that bare proxy with connection affinity (`--affinity`: each downstream"
+    );
+    println!(
+        "connection drives its own upstream connection in the same task, no pool, no hand-off)."
+    );
+    println!();
+    println!("| metric | direct | via TCP relay | via bare hyper proxy | via affine bare proxy | via MicroModel |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| 1. closed loop, requests/s (ratio to direct) | {} | {} | {} | {} | {} |",
         fmt(side(run, "p1", "direct", rps), 0, ""),
         ratio("relay"),
         ratio("bare"),
+        ratio("affine"),
         ratio("proxy"),
     );
     let cpu = |side: &str| {
@@ -90,10 +101,11 @@ pub fn print(run: &Run) {
         fmt(cpu_per_request(run, cpu_file, json_file), 1, " µs")
     };
     println!(
-        "| 1. CPU time/request of the process answering / in the middle | upstream: {} | {} | {} | {} |",
+        "| 1. CPU time/request of the process answering / in the middle | upstream: {} | {} | {} | {} | {} |",
         fmt(cpu_per_request(run, |r| format!("p1-direct-{r}.upcpu"), |r| format!("p1-direct-{r}.json")), 1, " µs"),
         cpu("relay"),
         cpu("bare"),
+        cpu("affine"),
         cpu("proxy"),
     );
     for p in ["p50", "p99"] {
@@ -109,10 +121,11 @@ pub fn print(run: &Run) {
             )
         };
         println!(
-            "| 2. {p} at 200 req/s (added) | {} | {} | {} | {} |",
+            "| 2. {p} at 200 req/s (added) | {} | {} | {} | {} | {} |",
             fmt(side(run, "p2", "direct", latency), 3, " ms"),
             via("relay"),
             via("bare"),
+            via("affine"),
             via("proxy"),
         );
     }
