@@ -6,7 +6,7 @@
 //! (`webpki-roots`) and the system's store, which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`
 //! (a private CA for a self-hosted upstream). HTTP/2 is used when the upstream offers it
 //! over TLS (ALPN); plain `http://` upstreams get HTTP/1.1. Proxies from the environment are
-//! honoured (`connector`).
+//! honoured ([`connector`]).
 
 mod affinity;
 mod connector;
