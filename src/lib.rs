@@ -10,9 +10,7 @@
 //! - [`recorder`]: the one shared writer task: bounded queue, batching, retries, fsync,
 //!   torn-line repair (§4).
 //! - [`proxy`]: the per-workflow HTTP service: endpoints (§2), forwarding and errors (§3).
-//! - [`upstream`]: the upstream client: hyper's pool (rustls with bundled and system roots,
-//!   proxies from the environment), and per-client-connection upstream connections
-//!   ([`upstream::Affinity`]) for plain `http://` upstreams.
+//! - [`upstream`]: the shared upstream client (hyper, pooled, rustls with system roots).
 //! - [`server`]: one listener's accept loop and graceful drain.
 //! - [`supervisor`]: the config in force and its listeners keyed by bind address; live
 //!   reload (file watcher, SIGHUP) applied all or nothing; the stop.

@@ -8,8 +8,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{self, HeaderValue};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, Version};
+use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -26,7 +25,7 @@ use crate::record::request::{RequestError, RequestView};
 use crate::record::stream::StreamCapture;
 use crate::record::EndpointKind;
 use crate::telemetry::UPSTREAM_ERRORS;
-use crate::upstream::{full_body, upstream_uri, Affinity, SendError, UpstreamBody};
+use crate::upstream::{full_body, upstream_uri, UpstreamBody};
 
 /// `POST /v1/chat/completions` and `POST /v1/completions`.
 pub async fn recorded(
@@ -78,7 +77,6 @@ pub async fn recorded(
     let waiting = ClientGone {
         workflow_id: &ctx.workflow_id,
     };
-    let affinity = affinity_of(&parts);
     let upstream = send(
         &route,
         &workflow,
@@ -86,7 +84,6 @@ pub async fn recorded(
         parts.uri.path_and_query().map_or("/", |pq| pq.as_str()),
         headers,
         full_body(upstream_body),
-        affinity.as_deref(),
     )
     .await;
     std::mem::forget(waiting);
@@ -162,7 +159,6 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
         full_body(Bytes::new())
     };
     let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let affinity = affinity_of(&parts);
     let result = send(
         &route,
         &workflow,
@@ -170,7 +166,6 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
         path,
         headers,
         upstream_body,
-        affinity.as_deref(),
     )
     .await;
     if over_limit.load(Ordering::Relaxed) {
@@ -239,15 +234,6 @@ fn is_sse(headers: &HeaderMap) -> bool {
     })
 }
 
-/// The upstream connection of the request's client connection, for HTTP/1.x clients (one
-/// request at a time per connection); HTTP/2 clients use the pool.
-fn affinity_of(parts: &Parts) -> Option<Arc<Affinity>> {
-    if parts.version > Version::HTTP_11 {
-        return None;
-    }
-    parts.extensions.get::<Arc<Affinity>>().cloned()
-}
-
 /// Sends the request upstream, waiting at most `TIMEOUT_SECONDS` for the response headers.
 async fn send(
     route: &Route,
@@ -256,7 +242,6 @@ async fn send(
     path_and_query: &str,
     headers: HeaderMap,
     body: UpstreamBody,
-    affinity: Option<&Affinity>,
 ) -> Result<hyper::Response<Incoming>, ProxyError> {
     let uri = upstream_uri(&workflow.api_host, path_and_query).map_err(|error| {
         upstream_error(&workflow.id, "invalid");
@@ -269,7 +254,7 @@ async fn send(
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
-    let sent = route.shared.client.send(request, affinity);
+    let sent = route.shared.client.send(request);
     let result = match tokio::time::timeout(workflow.timeout, sent).await {
         Err(_) => Err(ProxyError::Timeout {
             host: workflow.api_host.clone(),
@@ -299,7 +284,7 @@ pub fn upstream_error(workflow: &str, kind: &'static str) {
 }
 
 /// The error and its causes (hyper's errors never contain the URL or the key).
-fn describe(error: &SendError) -> String {
+fn describe(error: &hyper_util::client::legacy::Error) -> String {
     let mut text = if error.is_connect() {
         "connection failed".to_owned()
     } else {

@@ -8,15 +8,11 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use tower::ServiceExt;
 
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
-
-use crate::upstream::Affinity;
 
 /// Pending connections the kernel queues per listener. tokio's default (128) overflows when a
 /// thousand clients connect at once, and every dropped SYN costs its client a 1 s retry.
@@ -61,23 +57,12 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    // This connection's own upstream connection (see `upstream::affinity`),
-                    // driven below by this connection's task.
-                    let (affinity, driver) = Affinity::new();
-                    let affinity = Arc::new(affinity);
-                    let service = TowerToHyperService::new(app.clone().map_request(
-                        move |mut req: axum::extract::Request<hyper::body::Incoming>| {
-                            req.extensions_mut().insert(Arc::clone(&affinity));
-                            req
-                        },
-                    ));
+                    let service = TowerToHyperService::new(app.clone());
                     let builder = builder.clone();
                     let stop = signals.stop.clone();
                     connections.spawn(async move {
                         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                         tokio::pin!(conn);
-                        let driver = driver.run();
-                        tokio::pin!(driver);
                         tokio::select! {
                             result = conn.as_mut() => {
                                 if let Err(error) = result {
@@ -86,14 +71,10 @@ pub async fn serve(
                             }
                             () = stop.cancelled() => {
                                 conn.as_mut().graceful_shutdown();
-                                tokio::select! {
-                                    result = conn.as_mut() => if let Err(error) = result {
-                                        debug!(%peer, %error, "Connection ended with an error while draining.");
-                                    },
-                                    () = &mut driver => {}
+                                if let Err(error) = conn.await {
+                                    debug!(%peer, %error, "Connection ended with an error while draining.");
                                 }
                             }
-                            () = &mut driver => {}
                         }
                     });
                 }

@@ -6,12 +6,9 @@
 //! (`webpki-roots`) and the system's store, which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`
 //! (a private CA for a self-hosted upstream). HTTP/2 is used when the upstream offers it
 //! over TLS (ALPN); plain `http://` upstreams get HTTP/1.1. Proxies from the environment are
-//! honoured ([`connector`]).
+//! honoured (`connector`).
 
-mod affinity;
 mod connector;
-
-pub use affinity::{Affinity, Driver};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,37 +39,6 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// TCP keepalive on upstream connections, so long silent streams survive middleboxes.
 const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
-/// A request could not be sent, or its answer's head not read.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    /// Through the pool.
-    #[error(transparent)]
-    Pooled(#[from] hyper_util::client::legacy::Error),
-    /// Opening a connection of a client connection's own failed.
-    #[error("tcp connect error")]
-    Connect(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// On a connection of a client connection's own.
-    #[error(transparent)]
-    Http(hyper::Error),
-    /// The URI has no host (config validation prevents it).
-    #[error("the upstream URL has no host")]
-    NoHost,
-    /// The client connection is ending.
-    #[error("the client connection is closing")]
-    ClientGone,
-}
-
-impl SendError {
-    /// The upstream could not be connected to (as opposed to failing mid-request).
-    pub fn is_connect(&self) -> bool {
-        match self {
-            SendError::Pooled(error) => error.is_connect(),
-            SendError::Connect(_) | SendError::NoHost => true,
-            SendError::Http(_) | SendError::ClientGone => false,
-        }
-    }
-}
-
 /// The client could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -85,8 +51,6 @@ pub enum ClientError {
 #[derive(Clone, Debug)]
 pub struct UpstreamClient {
     inner: Client<HttpsConnector<ProxyConnector>, UpstreamBody>,
-    /// The plain TCP connector, for connections of a client connection's own.
-    http: HttpConnector,
     /// `HTTP(S)_PROXY` / `NO_PROXY`, read once at start.
     proxies: Arc<Matcher>,
 }
@@ -105,7 +69,7 @@ impl UpstreamClient {
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_keepalive(Some(TCP_KEEPALIVE));
         let proxies = Arc::new(Matcher::from_env());
-        let tcp = ProxyConnector::new(http.clone(), Arc::clone(&proxies));
+        let tcp = ProxyConnector::new(http, Arc::clone(&proxies));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
@@ -117,35 +81,20 @@ impl UpstreamClient {
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
             .build(https);
-        Ok(UpstreamClient {
-            inner,
-            http,
-            proxies,
-        })
+        Ok(UpstreamClient { inner, proxies })
     }
 
-    /// Sends a request (its URI absolute) and resolves with the response headers. With an
-    /// [`Affinity`] (an HTTP/1.x client connection), a plain `http://` upstream that no proxy
-    /// intercepts is reached on that client connection's own upstream connection; everything
-    /// else goes through the pool.
+    /// Sends a request (its URI absolute) and resolves with the response headers.
     pub async fn send(
         &self,
         mut request: Request<UpstreamBody>,
-        affinity: Option<&Affinity>,
-    ) -> Result<Response<Incoming>, SendError> {
-        if let Some(affinity) = affinity {
-            let direct = request.uri().scheme() == Some(&http::uri::Scheme::HTTP)
-                && self.proxies.intercept(request.uri()).is_none();
-            if direct {
-                return affinity.send(&self.http, request).await;
-            }
-        }
+    ) -> Result<Response<Incoming>, hyper_util::client::legacy::Error> {
         if let Some(auth) = proxy_authorization(&self.proxies, request.uri()) {
             request
                 .headers_mut()
                 .insert(http::header::PROXY_AUTHORIZATION, auth);
         }
-        Ok(self.inner.request(request).await?)
+        self.inner.request(request).await
     }
 }
 

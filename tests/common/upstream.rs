@@ -19,8 +19,6 @@ pub struct Seen {
     pub method: Method,
     /// HTTP version the request came with.
     pub version: Version,
-    /// The connection it came on (MicroModel's side of it).
-    pub peer: std::net::SocketAddr,
     /// Path and query.
     pub path_and_query: String,
     /// The request target as sent: origin form (`/v1/...`) or, to a proxy, absolute form.
@@ -99,11 +97,6 @@ impl FakeUpstream {
                     let seen = Arc::clone(&seen_for_server);
                     async move {
                         let (parts, body) = req.into_parts();
-                        let peer = parts
-                            .extensions
-                            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                            .expect("the fake upstream records peers")
-                            .0;
                         let body = body
                             .collect()
                             .await
@@ -112,7 +105,6 @@ impl FakeUpstream {
                         let request = Seen {
                             method: parts.method,
                             version: parts.version,
-                            peer,
                             path_and_query: parts
                                 .uri
                                 .path_and_query()
@@ -127,15 +119,12 @@ impl FakeUpstream {
                     }
                 });
                 match tls {
-                    None => axum::serve(
-                        listener,
-                        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-                    )
-                    .with_graceful_shutdown(async move {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .expect("upstream serve"),
+                    None => axum::serve(listener, app)
+                        .with_graceful_shutdown(async move {
+                            let _ = stop_rx.await;
+                        })
+                        .await
+                        .expect("upstream serve"),
                     Some(acceptor) => tls::serve(listener, acceptor, app, stop_rx).await,
                 }
             });
@@ -219,11 +208,7 @@ pub mod tls {
                 },
             };
             let acceptor = acceptor.clone();
-            let peer = stream.peer_addr().expect("peer address");
-            let app = app
-                .clone()
-                .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
-            let service = TowerToHyperService::new(app);
+            let service = TowerToHyperService::new(app.clone());
             tokio::spawn(async move {
                 // A client that refuses our certificate just goes away.
                 let Ok(tls) = acceptor.accept(stream).await else {
