@@ -266,6 +266,32 @@ async fn oversized_body_is_413_and_never_reaches_upstream() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_over_the_body_limit_is_passed_on_whole_but_not_recorded() {
+    let long = "y".repeat(3000);
+    let answer = common::upstream::chat_completion(&long);
+    let upstream = FakeUpstream::start(move |_| {
+        let answer = answer.clone();
+        async move { json_response(StatusCode::OK, &answer) }
+    });
+    let port = free_port();
+    let proxy = Proxy::start(
+        &one_workflow("huge", &upstream.url, port, ""),
+        &["--max-body-bytes", "1000"],
+    );
+    let response = client()
+        .post(format!("{}/v1/chat/completions", Proxy::url(port)))
+        .json(&json!({"model":"m","messages":[{"role":"user","content":"Hi"}]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    let got: Value = response.json().await.expect("json");
+    assert_eq!(got, common::upstream::chat_completion(&long));
+    proxy.wait_log("larger than --max-body-bytes", 1);
+    assert!(proxy.records("huge").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_bodies_are_400_in_openai_shape() {
     let upstream = FakeUpstream::start(openai_like);
     let port = free_port();

@@ -25,10 +25,29 @@ use crate::telemetry::{RECORDS_DROPPED, STREAMS_ACTIVE};
 
 /// How the answer is captured for the record.
 pub enum Capture {
-    /// A non-streamed JSON body, kept whole until it ends.
-    Json(Vec<u8>),
+    /// A non-streamed JSON body, kept until it ends: its chunks (shared with what is passed
+    /// on, not copied), unless it grew past `--max-body-bytes`.
+    Json(JsonBody),
     /// An SSE stream, assembled incrementally.
     Stream(Box<StreamCapture>),
+}
+
+/// The chunks of a non-streamed answer.
+#[derive(Default)]
+pub struct JsonBody {
+    chunks: Vec<Bytes>,
+    /// Bytes seen, kept or not.
+    len: usize,
+}
+
+impl JsonBody {
+    /// The whole body: the one chunk as it is, or the chunks joined.
+    fn whole(&self) -> Bytes {
+        match self.chunks.as_slice() {
+            [one] => one.clone(),
+            chunks => Bytes::from(chunks.concat()),
+        }
+    }
 }
 
 /// An answer being recorded: what was kept of the request plus the capture.
@@ -44,11 +63,14 @@ pub struct Recording {
 }
 
 impl Recording {
-    fn feed(&mut self, chunk: &[u8]) {
+    fn feed(&mut self, chunk: &Bytes) {
         match &mut self.capture {
-            Capture::Json(buf) => {
-                if buf.len() + chunk.len() <= self.shared.max_body_bytes {
-                    buf.extend_from_slice(chunk);
+            Capture::Json(body) => {
+                body.len += chunk.len();
+                if body.len <= self.shared.max_body_bytes {
+                    body.chunks.push(chunk.clone());
+                } else {
+                    body.chunks.clear();
                 }
             }
             Capture::Stream(capture) => capture.feed(chunk),
@@ -66,7 +88,17 @@ impl Recording {
         let finished = chrono::Utc::now();
         let workflow = self.ctx.workflow_id.as_str();
         let answer = match self.capture {
-            Capture::Json(buf) => match parse_answer(self.ctx.endpoint, &buf) {
+            Capture::Json(body) if body.len > self.shared.max_body_bytes => {
+                metrics::counter!(RECORDS_DROPPED, "reason" => "unparsable").increment(1);
+                warn!(
+                    workflow,
+                    bytes = body.len,
+                    limit = self.shared.max_body_bytes,
+                    "Upstream answer is larger than --max-body-bytes; not recorded."
+                );
+                return;
+            }
+            Capture::Json(body) => match parse_answer(self.ctx.endpoint, &body.whole()) {
                 Ok(answer) => answer,
                 Err(error) => {
                     metrics::counter!(RECORDS_DROPPED, "reason" => "unparsable").increment(1);
@@ -261,5 +293,24 @@ impl Drop for TeeBody {
         if let Some(recording) = self.recording.take() {
             recording.abandon("client disconnected");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_body_is_its_chunk_or_the_chunks_joined() {
+        let one = JsonBody {
+            chunks: vec![Bytes::from_static(b"{\"a\":1}")],
+            len: 7,
+        };
+        assert_eq!(one.whole(), Bytes::from_static(b"{\"a\":1}"));
+        let split = JsonBody {
+            chunks: vec![Bytes::from_static(b"{\"a\""), Bytes::from_static(b":1}")],
+            len: 7,
+        };
+        assert_eq!(split.whole(), Bytes::from_static(b"{\"a\":1}"));
     }
 }

@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use http_body_util::{BodyExt, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
 
-use super::body::{Capture, Recording, TeeBody};
+use super::body::{Capture, JsonBody, Recording, TeeBody};
 use super::error::ProxyError;
 use super::headers::{request_headers, response_headers};
 use super::state::Route;
@@ -93,7 +93,7 @@ pub async fn recorded(
     let sse = is_sse(upstream.headers());
     let capture = match (status.is_success(), sse, ctx.stream) {
         (true, true, _) => Some(Capture::Stream(Box::new(StreamCapture::new(kind)))),
-        (true, false, false) => Some(Capture::Json(Vec::new())),
+        (true, false, false) => Some(Capture::Json(JsonBody::default())),
         // A non-2xx answer, or `stream: true` answered without SSE: passed on, not recorded.
         _ => None,
     };
