@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -30,10 +31,20 @@ pub(crate) fn record_path(data_dir: &Path, workflow_id: &str, timestamp: DateTim
 
 #[derive(Debug)]
 struct OpenFile {
+    /// The append-mode handle.
     file: File,
+    /// (device, inode) of the file when it was opened: still the file at its path only while
+    /// a fresh `stat` of the path gives the same pair.
+    id: (u64, u64),
+    /// When it was last written (for eviction).
     last_used: Instant,
     /// Written since its last sync.
     dirty: bool,
+}
+
+/// (device, inode) of some metadata: what tells whether two names are the same file.
+fn file_id(meta: &fs::Metadata) -> (u64, u64) {
+    (meta.dev(), meta.ino())
 }
 
 /// Open append-mode handles keyed by path, plus what still needs an fsync.
@@ -70,12 +81,15 @@ impl FileCache {
             }
             self.torn.remove(path);
         }
+        self.forget_if_moved(path);
         if !self.open.contains_key(path) {
             let file = self.open_new(path)?;
+            let id = file_id(&file.metadata()?);
             self.open.insert(
                 path.to_path_buf(),
                 OpenFile {
                     file,
+                    id,
                     last_used: Instant::now(),
                     dirty: false,
                 },
@@ -89,6 +103,13 @@ impl FileCache {
             Ok(()) => {
                 entry.dirty = true;
                 entry.last_used = Instant::now();
+                // Moved between the check above and the write: the lines may sit in an
+                // unlinked file, so they are not counted and go again to the file at the path.
+                if self.forget_if_moved(path) {
+                    return Err(io::Error::other(
+                        "the data file was removed or replaced during the write",
+                    ));
+                }
                 Ok(())
             }
             Err(AppendError::Write { before, error: e }) => {
@@ -104,6 +125,38 @@ impl FileCache {
                 Err(e)
             }
         }
+    }
+
+    /// Drops the cached handle of `path` when it no longer is the file at `path`: the file was
+    /// deleted, replaced (a new file renamed over it), renamed away, or its day folder removed
+    /// or made into a file. Lines written through such a handle would not be reachable at the
+    /// path, so the next write reopens the path instead. One `stat` per file per batch.
+    ///
+    /// Warns once per such event (the handle is gone afterwards, so it cannot repeat).
+    /// True when a handle was dropped.
+    fn forget_if_moved(&mut self, path: &Path) -> bool {
+        let Some(entry) = self.open.get(path) else {
+            return false;
+        };
+        let now_at_path = fs::metadata(path).map(|meta| file_id(&meta));
+        if now_at_path.as_ref().ok() == Some(&entry.id) {
+            return false;
+        }
+        let what = match &now_at_path {
+            Ok(_) => "replaced by another file".to_owned(),
+            Err(error) => format!("gone ({error})"),
+        };
+        warn!(
+            path = %path.display(),
+            was = %what,
+            "data file is no longer the file at its path; reopening it there"
+        );
+        if let Some(old) = self.open.remove(path) {
+            // Whatever was written through the old handle is the operator's to keep or not;
+            // a sync of an unlinked file is pointless, so just close it.
+            drop(old);
+        }
+        true
     }
 
     /// Opens (creating folders and file as needed) in append mode, noting changed folders.
@@ -230,5 +283,31 @@ mod tests {
         assert_eq!(cache.open_count(), MAX_OPEN);
         cache.evict(Instant::now() + IDLE_CLOSE);
         assert_eq!(cache.open_count(), 0);
+    }
+
+    #[test]
+    fn a_removed_or_replaced_file_is_reopened_at_its_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = dir.path().join("wf").join("01-01-2025");
+        let p = day.join(DATA_FILE);
+        let mut cache = FileCache::new(FsyncPolicy::Never);
+        cache.append(&p, b"1\n").expect("first");
+        fs::remove_file(&p).expect("rm file");
+        cache.append(&p, b"2\n").expect("after rm");
+        assert_eq!(fs::read_to_string(&p).expect("read"), "2\n");
+        let other = dir.path().join("new");
+        fs::write(&other, "x\n").expect("write");
+        fs::rename(&other, &p).expect("replace");
+        cache.append(&p, b"3\n").expect("after replace");
+        assert_eq!(fs::read_to_string(&p).expect("read"), "x\n3\n");
+        fs::remove_dir_all(&day).expect("rm day");
+        cache.append(&p, b"4\n").expect("after rm day");
+        assert_eq!(fs::read_to_string(&p).expect("read"), "4\n");
+        fs::remove_dir_all(&day).expect("rm day");
+        fs::write(&day, "blocked").expect("day is a file");
+        assert!(
+            cache.append(&p, b"5\n").is_err(),
+            "a blocked day path is a failure"
+        );
     }
 }
