@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::admin::{self, AdminState, Readiness};
 use crate::cli::{CheckArgs, ServeArgs};
@@ -44,14 +44,16 @@ pub enum StartError {
     Client(#[from] crate::upstream::ClientError),
 }
 
-/// Runs the proxy until a [`Control::Shutdown`] arrives on `control` (and everything is
-/// drained and flushed). `control_tx` is the sending side of the same channel, given to the
+/// Runs the proxy until a [`Control::Shutdown`] arrives on `control`, then stops within one
+/// budget (`--drain-seconds`): drain, then the recorder's flush in what remains, then its last
+/// attempt (at most [`recorder::FINAL_ATTEMPT`]); a second Shutdown skips to that attempt.
+/// Returns what was lost. `control_tx` is the sending side of the same channel, given to the
 /// config watcher; signals (or tests) send into it too.
 pub async fn serve(
     args: ServeArgs,
     control_tx: mpsc::Sender<Control>,
     mut control: mpsc::Receiver<Control>,
-) -> Result<(), StartError> {
+) -> Result<Stopped, StartError> {
     let options = LoadOptions {
         default_host: args.host,
     };
@@ -92,22 +94,92 @@ pub async fn serve(
     .map_err(StartError::Bind)?;
     info!(data_dir = %args.data_dir.display(), config = %args.config.display(), "MicroModel is ready.");
 
-    supervisor.run(&mut control).await;
+    let stopped = supervisor.run(&mut control).await;
     watcher.abort();
     // Every listener is gone: the last senders to the recorder go with `shared`.
     drop(shared);
-    let flush_limit = drain.max(Duration::from_secs(10));
-    if recorder_task.finish(flush_limit).await {
-        info!("Recorder flushed and synced. Bye.");
+    // One budget for the whole stop: the recorder flushes in what the drain left.
+    let deadline = if stopped.cut_short {
+        tokio::time::Instant::now()
     } else {
-        error!("Recorder could not flush everything before the limit.");
-    }
+        stopped.began + drain
+    };
+    let report = recorder_task
+        .stop(deadline, second_stop(&mut control))
+        .await;
     if let Some((signals, task)) = admin {
         signals.stop.cancel();
         signals.force.cancel();
         let _ = task.await;
     }
-    Ok(())
+    let outcome = Stopped {
+        lost: report.lost,
+        dropped_queue_full: report.dropped_queue_full,
+    };
+    let took_ms = stopped.began.elapsed().as_millis() as u64;
+    if report.lost > 0 {
+        error!(
+            lost = report.lost,
+            dropped_queue_full = report.dropped_queue_full,
+            took_ms,
+            exit_code = outcome.exit_code(),
+            "Stopped; records were lost."
+        );
+    } else if report.clean {
+        info!(
+            lost = 0,
+            dropped_queue_full = report.dropped_queue_full,
+            took_ms,
+            "Recorder flushed and synced. Bye."
+        );
+    } else {
+        warn!(
+            lost = 0,
+            dropped_queue_full = report.dropped_queue_full,
+            took_ms,
+            "Stopped; every record was written but not every file could be synced."
+        );
+    }
+    Ok(outcome)
+}
+
+/// Resolves at the next stop request (a second SIGTERM/SIGINT); reloads are ignored.
+async fn second_stop(control: &mut mpsc::Receiver<Control>) {
+    loop {
+        match control.recv().await {
+            Some(Control::Shutdown) => {
+                warn!("Second stop request: the recorder makes its last attempt now.");
+                return;
+            }
+            Some(_) => {}
+            // Nobody can ask any more: only the deadline ends the wait.
+            None => std::future::pending::<()>().await,
+        }
+    }
+}
+
+/// Exit code of `serve` when records accepted for writing were lost at the stop (they were
+/// not on disk when the process exited). 1 stays for config and start errors.
+pub const EXIT_RECORDS_LOST: u8 = 3;
+
+/// How a `serve` that started ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped {
+    /// Records accepted for writing that were not written when the process stopped.
+    pub lost: u64,
+    /// Records dropped while running because the queue was full (logged when dropped).
+    pub dropped_queue_full: u64,
+}
+
+impl Stopped {
+    /// 0 when nothing was lost at the stop, [`EXIT_RECORDS_LOST`] otherwise.
+    pub fn exit_code(&self) -> u8 {
+        if self.lost > 0 {
+            EXIT_RECORDS_LOST
+        } else {
+            0
+        }
+    }
 }
 
 /// Binds and starts the admin listener; it serves until the very end (so `/readyz` can say

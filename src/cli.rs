@@ -67,7 +67,9 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes (larger: 413).
     #[arg(long, env = "MICROMODEL_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,
-    /// How long a stop (or a removed listener) waits for in-flight requests, in seconds.
+    /// Stop budget, in seconds: a stop drains in-flight requests, then flushes the recorder,
+    /// all within this; then the recorder's last attempt (at most 2 s) and exit. Also how long
+    /// a listener removed by a reload drains.
     #[arg(long, env = "MICROMODEL_DRAIN_SECONDS", default_value_t = 30)]
     pub drain_seconds: u64,
     /// Runtime worker threads (default: one per CPU). On a small machine shared with its

@@ -1,6 +1,7 @@
 //! The `micromodel` binary: parse the command line, run, turn the outcome into an exit code.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use micromodel::app::{self, StartError};
@@ -34,8 +35,11 @@ fn main() -> ExitCode {
                     .await
                     .map_err(anyhow::Error::from)
             });
+            // A write thread stuck in the kernel (frozen filesystem, FIFO without a reader)
+            // must not hold the exit: the stop already counted what it holds as lost.
+            runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
             match result {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(stopped) => ExitCode::from(stopped.exit_code()),
                 Err(error) => {
                     match error.downcast_ref::<StartError>() {
                         Some(StartError::Config(errors)) => {
@@ -52,6 +56,10 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// How long the runtime's shutdown waits for its blocking threads before the process exits
+/// without them.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(500);
 
 /// A data tool's outcome as an exit code: its own code, or 1 after printing the error.
 fn exit_code(tool: &str, result: anyhow::Result<i32>) -> ExitCode {

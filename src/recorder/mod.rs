@@ -8,8 +8,9 @@
 //!   processes sharing a data folder. All file IO runs on blocking threads.
 //! - A failed write is truncated back (no partial line) and retried with backoff while new
 //!   records wait in the queue. On start, torn last lines left by a crash are cut off.
-//! - [`RecorderHandle::finish`] waits for the drain (after every [`Recorder`] is dropped) and
-//!   the final fsync.
+//! - [`RecorderHandle::stop`] waits for the drain (after every [`Recorder`] is dropped) and
+//!   the final fsync until a deadline, then has the writer make one last attempt, and reports
+//!   how many records are lost (counted, so a writer stuck in the kernel cannot hide them).
 //!
 //! Submodules: `batch` (one write attempt), `files` (paths, open-handle cache, fsync),
 //! `repair` (torn-line repair), `stats` (counters, log rate limiting), `writer` (the task).
@@ -106,9 +107,14 @@ impl Recorder {
     /// Queues a record without ever waiting. A full queue drops it (counted, warned at most
     /// once per 10 s with the total); a stopped writer drops it too (counted, warned likewise).
     pub fn submit(&self, line: RecordLine) {
+        // Counted before the send, so the writer can never have written more than accepted.
+        Shared::add(&self.shared.accepted, 1);
         match self.tx.try_send(line) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
+                self.shared
+                    .accepted
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 let dropped_full = Shared::add(&self.shared.dropped_full, 1);
                 metrics::counter!(crate::telemetry::RECORDS_DROPPED, "reason" => "queue_full")
                     .increment(1);
@@ -121,6 +127,9 @@ impl Recorder {
                 }
             }
             Err(TrySendError::Closed(_)) => {
+                self.shared
+                    .accepted
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 let dropped_closed = Shared::add(&self.shared.dropped_closed, 1);
                 metrics::counter!(crate::telemetry::RECORDS_DROPPED, "reason" => "recorder_stopped")
                     .increment(1);
@@ -148,49 +157,94 @@ impl Recorder {
     }
 }
 
+/// How long the writer's last attempt may take once the stop budget is spent (or a second
+/// signal came): it writes what is queued and syncs. A write stuck in the kernel (a frozen
+/// filesystem, a FIFO with no reader) is abandoned after this.
+pub const FINAL_ATTEMPT: Duration = Duration::from_secs(2);
+
+/// How a stop of the recorder ended ([`RecorderHandle::stop`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopReport {
+    /// The queue was drained, every line written and every file synced.
+    pub clean: bool,
+    /// Records accepted into the queue but not written at the end (lost with the process).
+    pub lost: u64,
+    /// Records dropped earlier because the queue was full (already counted and logged then).
+    pub dropped_queue_full: u64,
+}
+
 /// Owner's handle on the writer task, used to wait for the final drain and sync.
 #[derive(Debug)]
 pub struct RecorderHandle {
+    /// The writer task; true when it drained everything.
     join: JoinHandle<bool>,
+    /// Tells the writer to stop waiting and make its last attempt.
     give_up: CancellationToken,
+    /// The counters, to tell what is lost even when the writer is stuck.
+    shared: Arc<Shared>,
 }
 
 impl RecorderHandle {
     /// Waits until the writer has drained the queue (which happens once every [`Recorder`]
     /// clone is dropped) and synced every file. Returns true when everything was written.
-    ///
-    /// If that takes longer than `limit` (a write keeps failing, or a `Recorder` is still
-    /// alive), the writer is told to give up: it stops receiving, makes one last attempt, syncs
-    /// and logs how many records are lost. Then this returns false.
+    /// Same as [`RecorderHandle::stop`] with a deadline `limit` from now.
     pub async fn finish(self, limit: Duration) -> bool {
+        self.stop(tokio::time::Instant::now() + limit, std::future::pending())
+            .await
+            .clean
+    }
+
+    /// Waits for the drain (as [`RecorderHandle::finish`]) until `deadline` or until
+    /// `cut_short` resolves (a second stop signal), whichever comes first. Then the writer is
+    /// told to give up: it stops receiving, makes one last attempt at everything queued, syncs
+    /// and stops, within [`FINAL_ATTEMPT`]; a writer still stuck after that (a write that never
+    /// returns) is abandoned. Returns how many records are lost, counted from the shared
+    /// counters, so the count holds even for a stuck writer.
+    pub async fn stop(
+        self,
+        deadline: tokio::time::Instant,
+        cut_short: impl std::future::Future<Output = ()>,
+    ) -> StopReport {
         let mut join = self.join;
-        match tokio::time::timeout(limit, &mut join).await {
-            Ok(Ok(clean)) => return clean,
-            Ok(Err(e)) => {
+        let waited = tokio::select! {
+            joined = &mut join => Some(joined),
+            () = tokio::time::sleep_until(deadline) => None,
+            () = cut_short => None,
+        };
+        let clean = match waited {
+            Some(Ok(clean)) => clean,
+            Some(Err(e)) => {
                 error!(error = %e, "recorder writer task failed");
-                return false;
+                false
             }
-            Err(_) => {
-                error!(
-                    limit_ms = limit.as_millis() as u64,
-                    "recorder did not drain in time; telling it to give up"
+            None => {
+                let waiting = self.shared.unwritten();
+                warn!(
+                    waiting,
+                    final_attempt_ms = FINAL_ATTEMPT.as_millis() as u64,
+                    "recorder not drained when the stop budget ran out; making a last attempt"
                 );
                 self.give_up.cancel();
+                match tokio::time::timeout(FINAL_ATTEMPT, &mut join).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => error!(error = %e, "recorder writer task failed"),
+                    Err(_) => {
+                        error!(
+                            final_attempt_ms = FINAL_ATTEMPT.as_millis() as u64,
+                            "recorder's last attempt did not return (a write is stuck); abandoning it"
+                        );
+                        join.abort();
+                    }
+                }
+                false
             }
+        };
+        let lost = self.shared.unwritten();
+        StopReport {
+            clean: clean && lost == 0,
+            lost,
+            dropped_queue_full: Shared::get(&self.shared.dropped_full),
         }
-        let grace = limit.clamp(Duration::from_secs(1), Duration::from_secs(5));
-        match tokio::time::timeout(grace, &mut join).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => error!(error = %e, "recorder writer task failed"),
-            Err(_) => {
-                error!(
-                    grace_ms = grace.as_millis() as u64,
-                    "recorder writer did not stop after giving up; abandoning it"
-                );
-                join.abort();
-            }
-        }
-        false
     }
 }
 
@@ -219,9 +273,13 @@ pub fn start(opts: RecorderOptions) -> io::Result<(Recorder, RecorderHandle)> {
     Ok((
         Recorder {
             tx,
-            shared,
+            shared: Arc::clone(&shared),
             data_dir,
         },
-        RecorderHandle { join, give_up },
+        RecorderHandle {
+            join,
+            give_up,
+            shared,
+        },
     ))
 }

@@ -9,11 +9,21 @@ pub(crate) const LOG_EVERY: Duration = Duration::from_secs(10);
 /// Counters shared by every [`Recorder`](super::Recorder) clone and the writer task.
 #[derive(Debug)]
 pub(crate) struct Shared {
+    /// Lines appended to data files (and still at their path right after the write).
     pub written: AtomicU64,
+    /// Records dropped by `submit` because the queue was full.
     pub dropped_full: AtomicU64,
+    /// Records dropped by `submit` because the writer had stopped.
     pub dropped_closed: AtomicU64,
+    /// Batch write attempts that failed.
     pub failed_writes: AtomicU64,
+    /// Records taken into the queue; `accepted - written - rejected` is what is not on disk yet.
+    pub accepted: AtomicU64,
+    /// Records the writer refused as unsafe to write (never written, logged when refused).
+    pub rejected: AtomicU64,
+    /// Rate limit of the queue-full warning.
     pub full_log: LogLimiter,
+    /// Rate limit of the writer-stopped warning.
     pub closed_log: LogLimiter,
 }
 
@@ -24,6 +34,8 @@ impl Shared {
             dropped_full: AtomicU64::new(0),
             dropped_closed: AtomicU64::new(0),
             failed_writes: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
             full_log: LogLimiter::new(LOG_EVERY),
             closed_log: LogLimiter::new(LOG_EVERY),
         }
@@ -36,6 +48,14 @@ impl Shared {
 
     pub(crate) fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// Records accepted into the queue that are neither written nor refused: still queued,
+    /// in the writer's hands, or lost.
+    pub(crate) fn unwritten(&self) -> u64 {
+        // `written` and `rejected` first: both only grow after `accepted` did.
+        let done = Self::get(&self.written) + Self::get(&self.rejected);
+        Self::get(&self.accepted).saturating_sub(done)
     }
 }
 

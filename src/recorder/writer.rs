@@ -195,6 +195,7 @@ impl Writer {
     /// Updates counters and logs for one attempt; true when it fully succeeded.
     fn account(&mut self, outcome: BatchOutcome) -> bool {
         Shared::add(&self.shared.written, outcome.written);
+        Shared::add(&self.shared.rejected, outcome.rejected);
         for (path, error) in &outcome.sync_failures {
             warn!(path = %path.display(), %error, "cannot fsync data file");
         }

@@ -38,6 +38,16 @@ pub enum Control {
     Shutdown,
 }
 
+/// How the listeners' part of a stop went ([`Supervisor::run`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Stopped {
+    /// When the first stop request arrived: the stop budget counts from here.
+    pub began: tokio::time::Instant,
+    /// A second stop request came during the drain: skip straight to the recorder's last
+    /// attempt.
+    pub cut_short: bool,
+}
+
 /// Why a bind failed during start or reload.
 #[derive(Debug, thiserror::Error)]
 #[error("could not bind {addr} (workflow {workflow}): {source}")]
@@ -133,8 +143,8 @@ impl Supervisor {
         self.generation
     }
 
-    /// Handles control messages until a shutdown; then drains and returns.
-    pub async fn run(mut self, control: &mut mpsc::Receiver<Control>) {
+    /// Handles control messages until a shutdown; then drains and returns how the stop went.
+    pub async fn run(mut self, control: &mut mpsc::Receiver<Control>) -> Stopped {
         loop {
             tokio::select! {
                 message = control.recv() => match message {
@@ -151,7 +161,7 @@ impl Supervisor {
                 }
             }
         }
-        self.shutdown(control).await;
+        self.shutdown(control).await
     }
 
     /// Reads, validates and applies config.json; on any failure nothing changes. Tells
@@ -263,7 +273,9 @@ impl Supervisor {
     }
 
     /// Stops accepting everywhere and drains (a second Shutdown skips the drain).
-    async fn shutdown(mut self, control: &mut mpsc::Receiver<Control>) {
+    async fn shutdown(mut self, control: &mut mpsc::Receiver<Control>) -> Stopped {
+        let began = tokio::time::Instant::now();
+        let mut cut_short = false;
         self.readiness.set(false);
         sdnotify::notify("STOPPING=1");
         info!(
@@ -289,6 +301,7 @@ impl Supervisor {
                 message = control.recv() => match message {
                     Some(Control::Shutdown) => {
                         warn!("Second stop request: skipping the drain.");
+                        cut_short = true;
                         for signals in &all_signals {
                             signals.force.cancel();
                         }
@@ -306,6 +319,7 @@ impl Supervisor {
                 },
             }
         }
+        Stopped { began, cut_short }
     }
 }
 
