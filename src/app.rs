@@ -104,6 +104,12 @@ pub async fn serve(
     } else {
         stopped.began + drain
     };
+    info!(
+        remaining_ms = deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .as_millis() as u64,
+        "Drained; flushing the recorder in what is left of the stop budget."
+    );
     let report = recorder_task
         .stop(deadline, second_stop(&mut control))
         .await;
