@@ -19,6 +19,9 @@
 //!
 //! Blocks in other languages (json, yaml, python, text) are not shell and need no tag. The runnable
 //! blocks need `bash` and `curl`. Relative links must point at files inside the repository.
+//! Every long flag of every subcommand (from `micromodel help`) must be mentioned somewhere in the
+//! docs, and every flag row of the tables in docs/configuration.md and docs/data-tools.md must be
+//! a real flag.
 
 #[path = "docs_check/blocks.rs"]
 mod blocks;
@@ -125,7 +128,6 @@ fn run_blocks_pass() {
 }
 
 #[test]
-#[ignore = "needs the `micromodel demo` subcommand (branch demo); remove once it is merged"]
 fn run_with_demo_blocks_pass() {
     let mut failures = Vec::new();
     for file in doc_files() {
@@ -153,4 +155,70 @@ fn run_with_demo_blocks_pass() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n---\n"));
+}
+
+/// The subcommands whose flags the docs describe.
+const SUBCOMMANDS: [&str; 6] = ["serve", "demo", "check", "export", "stats", "validate"];
+
+/// The long flags `micromodel help SUBCOMMAND` lists (without `--help` and `--version`).
+fn flags_of(subcommand: &str) -> Vec<String> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_micromodel"))
+        .args(["help", subcommand])
+        .output()
+        .expect("run micromodel help");
+    assert!(
+        output.status.success(),
+        "micromodel help {subcommand} failed"
+    );
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let mut flags: Vec<String> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with('-'))
+        .flat_map(|l| {
+            l.split([' ', ',', '=', '<'])
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| w.starts_with("--") && w.len() > 2 && w != "--help" && w != "--version")
+        .collect();
+    flags.dedup();
+    flags
+}
+
+/// Whether `text` mentions `flag` as a whole word (`--data-dir` is not `--data`).
+fn mentions(text: &str, flag: &str) -> bool {
+    text.match_indices(flag).any(|(at, _)| {
+        let next = text[at + flag.len()..].chars().next();
+        !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    })
+}
+
+#[test]
+fn every_flag_is_documented_and_every_documented_flag_exists() {
+    let docs: String = doc_files().iter().map(|f| read(f)).collect();
+    let known: Vec<String> = SUBCOMMANDS.iter().flat_map(|s| flags_of(s)).collect();
+    assert!(
+        known.len() > 30,
+        "found only {} flags: {known:?}",
+        known.len()
+    );
+    let mut bad: Vec<String> = SUBCOMMANDS
+        .iter()
+        .flat_map(|s| flags_of(s).into_iter().map(move |f| (s, f)))
+        .filter(|(_, flag)| !mentions(&docs, flag))
+        .map(|(s, flag)| format!("`micromodel {s} {flag}` is not described in README.md or docs/"))
+        .collect();
+    for file in ["docs/configuration.md", "docs/data-tools.md"] {
+        for line in read(file).lines().filter(|l| l.starts_with("| `--")) {
+            let flag = line[3..].split(['`', ' ', ',']).next().unwrap_or("");
+            if !known.iter().any(|k| k == flag) {
+                bad.push(format!(
+                    "{file}: table row for {flag}, which no subcommand has"
+                ));
+            }
+        }
+    }
+    bad.sort();
+    bad.dedup();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

@@ -60,6 +60,7 @@ pub fn run_script(script: &str, dir: &Path) -> Result<(), String> {
     // Whatever the block left running (or the block itself, on a timeout) goes with its group.
     let _ = Command::new("kill")
         .args(["-KILL", "--", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
         .status();
     let _ = child.wait();
     let output = std::fs::read_to_string(&out).unwrap_or_default();
