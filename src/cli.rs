@@ -44,6 +44,8 @@ pub enum Command {
     Stats(crate::dataset::StatsArgs),
     /// Check every line of every data file against the record format; exit 1 on problems.
     Validate(crate::dataset::ValidateArgs),
+    /// Run with a built-in upstream: one workflow `demo` on 127.0.0.1:3001, nothing else needed.
+    Demo(DemoArgs),
 }
 
 /// Flags of `serve`.
@@ -82,6 +84,10 @@ pub struct ServeArgs {
     /// Log format: `text` for people, `json` for log shippers. `RUST_LOG` filters.
     #[arg(long, env = "MICROMODEL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Least time between two log lines for the same upstream failure (workflow and kind);
+    /// the failures in between are counted in the next line's `suppressed`.
+    #[arg(long, env = "MICROMODEL_UPSTREAM_LOG_SECONDS", default_value_t = 10)]
+    pub upstream_log_seconds: u64,
 }
 
 /// Flags of `check`.
@@ -102,4 +108,21 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// Flags of `demo`: every flag of `serve`, plus `--port`. `--config` names the config file the
+/// demo writes (and then watches, as `serve` does).
+#[derive(Debug, Clone, Args)]
+#[command(mut_arg("config", |arg| arg
+    .env("MICROMODEL_DEMO_CONFIG")
+    .default_value("./demo-config.json")
+    .help("The config file the demo writes at start (workflow `demo` -> the built-in upstream; \
+           other workflows in it are kept) and then watches, as `serve` does")))]
+pub struct DemoArgs {
+    /// Flags shared with `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Port of the `demo` workflow; 0 picks a free one (printed at start).
+    #[arg(long, env = "MICROMODEL_DEMO_PORT", default_value_t = 3001)]
+    pub port: u16,
 }

@@ -21,12 +21,14 @@
 //! - [`admin`]: the optional admin listener: `/metrics`, `/healthz`, `/readyz`.
 //! - [`telemetry`]: metric names and the Prometheus recorder.
 //! - [`sdnotify`]: systemd `READY=1` / `RELOADING=1` / `STOPPING=1`.
+//! - [`demo`]: `micromodel demo`, with its built-in OpenAI-compatible upstream.
 
 pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dataset;
+pub mod demo;
 pub mod logging;
 pub mod proxy;
 pub mod record;

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Export(args) => exit_code("export", dataset::export::run(&args)),
         Command::Stats(args) => exit_code("stats", dataset::stats::run(&args)),
         Command::Validate(args) => exit_code("validate", dataset::validate::run(&args)),
+        Command::Demo(args) => micromodel::demo::run(args),
         Command::Serve(args) => {
             logging::init(args.log_format);
             let mut builder = tokio::runtime::Builder::new_multi_thread();

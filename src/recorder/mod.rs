@@ -34,6 +34,8 @@ use tracing::{error, warn};
 
 pub use repair::repair_torn_tail;
 
+pub(crate) use files::record_path;
+
 use stats::Shared;
 
 /// When the writer calls `fsync` on the data files it wrote.
