@@ -23,7 +23,7 @@ pub fn redact_userinfo(text: &str) -> Cow<'_, str> {
     // The authority starts after `://`, unless an `@` comes first (`user:pw@host://...` is
     // not a URL, but its start is still credentials).
     let (start, has_scheme) = match text.find("://") {
-        Some(i) if last_at.is_none_or(|at| at > i) => (i + 3, true),
+        Some(i) if last_at.map_or(true, |at| at > i) => (i + 3, true),
         _ => (0, false),
     };
     let query = if has_scheme {
