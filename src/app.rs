@@ -252,7 +252,7 @@ pub fn describe(config: &Config) -> String {
             "  {id}: http://{addr} -> {upstream} (key: {key}, timeout: {timeout}s)\n",
             id = workflow.id,
             addr = workflow.addr,
-            upstream = workflow.api_host,
+            upstream = config::Redacted(&workflow.api_host),
             key = if workflow.api_key.is_some() {
                 "set"
             } else {

@@ -7,6 +7,7 @@
 mod errors;
 mod fields;
 mod node;
+pub mod redact;
 mod suggest;
 mod upstream;
 mod validate;
@@ -15,6 +16,7 @@ mod validate;
 mod tests;
 
 pub use errors::{ConfigError, ConfigErrors};
+pub use redact::{redact_userinfo, Redacted};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -112,13 +114,14 @@ pub const MAX_TIMEOUT_SECONDS: u64 = 7 * 24 * 60 * 60;
 /// Validates config text. `env` looks up environment variables for `API_KEY: "env:NAME"`
 /// (pass `&|name| std::env::var(name).ok()` for the real environment).
 ///
-/// On failure, every problem found is returned at once.
+/// On failure, every problem found is returned at once, with URL credentials masked in every
+/// string quoted from the config.
 pub fn parse(
     text: &str,
     opts: LoadOptions,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
-    validate::parse(text, opts, env)
+    validate::parse(text, opts, env).map_err(ConfigErrors::redacted)
 }
 
 /// Reads and validates a config file, resolving `env:NAME` keys from the process environment.

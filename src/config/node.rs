@@ -37,11 +37,16 @@ impl Node {
         match self {
             Node::Bool(b) => format!("the boolean {b}"),
             Node::Number(n) => format!("the number {n}"),
-            Node::String(s) if s.chars().count() > MAX => {
-                let short: String = s.chars().take(MAX).collect();
-                format!("the string {short:?}...")
+            // Mask URL credentials before shortening: a cut could drop the `@` that marks them.
+            Node::String(s) => {
+                let s = super::redact::redact_userinfo(s);
+                if s.chars().count() > MAX {
+                    let short: String = s.chars().take(MAX).collect();
+                    format!("the string {short:?}...")
+                } else {
+                    format!("the string {s:?}")
+                }
             }
-            Node::String(s) => format!("the string {s:?}"),
             other => other.kind().to_string(),
         }
     }

@@ -2,6 +2,7 @@
 
 mod fields;
 mod normalise;
+mod safety;
 
 use super::*;
 use std::net::Ipv4Addr;

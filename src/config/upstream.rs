@@ -2,7 +2,9 @@
 //!
 //! The proxy builds upstream URLs as `format!("{api_host}{path_and_query}")`, so the base must
 //! have no query, fragment or trailing `/`, and must not end in `/v1` (clients already send
-//! `/v1/...`). Credentials in the URL are refused: they belong in `API_KEY`.
+//! `/v1/...`). Credentials in the URL are refused: they belong in `API_KEY`. The result is
+//! checked the way requests will use it (`http::Uri` of the base plus a request path), so a
+//! base that `check` accepts never makes every request fail.
 
 use std::net::Ipv6Addr;
 
@@ -22,6 +24,13 @@ pub(crate) fn normalise_api_host(value: &str) -> Result<String, String> {
         return Err("it must start with http:// or https://".into());
     };
     let scheme = scheme.to_ascii_lowercase();
+    if !scheme
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        // Not a scheme at all (maybe `user:pw@host://...`): don't quote it.
+        return Err("it must start with http:// or https://".into());
+    }
     if scheme != "http" && scheme != "https" {
         return Err(format!(
             "scheme {scheme:?} is not supported, use http or https"
@@ -40,12 +49,43 @@ pub(crate) fn normalise_api_host(value: &str) -> Result<String, String> {
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     check_authority(authority)?;
 
+    check_path(path)?;
+
     let path = path.trim_end_matches('/');
     let path = path
         .strip_suffix("/v1")
         .unwrap_or(path)
         .trim_end_matches('/');
-    Ok(format!("{scheme}://{authority}{path}"))
+    let base = format!("{scheme}://{authority}{path}");
+    // What every request will do with it (see `upstream::upstream_uri`).
+    if let Err(error) = http::Uri::try_from(format!("{base}{SAMPLE_REQUEST_PATH}")) {
+        return Err(format!("it cannot form a request URI: {error}"));
+    }
+    Ok(base)
+}
+
+/// A request path appended to the base when checking that the two form a URI.
+const SAMPLE_REQUEST_PATH: &str = "/v1/chat/completions";
+
+/// The base path: only characters a URI path may hold (`http::Uri` is the judge, per
+/// character, so the message can name the first bad one), and `%` only as `%XX`.
+fn check_path(path: &str) -> Result<(), String> {
+    if let Some(bad) = path
+        .chars()
+        .find(|&c| c != '%' && http::Uri::try_from(format!("http://h/{c}")).is_err())
+    {
+        return Err(format!(
+            "the path contains {bad:?}, which cannot be part of a URL (percent-encode it)"
+        ));
+    }
+    let bytes = path.as_bytes();
+    for (i, _) in path.match_indices('%') {
+        let hex = bytes.get(i + 1..i + 3);
+        if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+            return Err("the path has a `%` that is not followed by two hex digits".into());
+        }
+    }
+    Ok(())
 }
 
 /// Checks `host[:port]` or `[ipv6][:port]`.
@@ -63,7 +103,7 @@ fn check_authority(authority: &str) -> Result<(), String> {
             return Err("the IPv6 address has no closing `]`".into());
         };
         if inner.parse::<Ipv6Addr>().is_err() {
-            return Err(format!("{inner:?} is not a valid IPv6 address"));
+            return Err("the address in brackets is not a valid IPv6 address".into());
         }
         match after {
             "" => None,
@@ -120,8 +160,8 @@ fn check_port(port: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "port {port:?} must be a number between 1 and 65535"
-        ))
+        // Not quoted: with a password holding `/` (`http://u:pw/x@h`), this "port" is the
+        // password.
+        Err("the port must be a number between 1 and 65535".into())
     }
 }

@@ -188,7 +188,7 @@ impl TeeBody {
 
     fn timeout_error(&self) -> ProxyError {
         ProxyError::Timeout {
-            host: self.workflow.api_host.clone(),
+            host: crate::config::redact_userinfo(&self.workflow.api_host).into_owned(),
             seconds: self.workflow.timeout.as_secs_f64(),
         }
     }
@@ -220,7 +220,7 @@ impl TeeBody {
             recording.abandon("upstream idle timeout");
         }
         upstream_error(&self.workflow.id, "timeout");
-        warn!(host = %self.workflow.api_host, "Upstream went silent past the timeout; answer cut.");
+        warn!(host = %crate::config::Redacted(&self.workflow.api_host), "Upstream went silent past the timeout; answer cut.");
     }
 }
 

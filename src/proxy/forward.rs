@@ -246,7 +246,7 @@ async fn send(
     let uri = upstream_uri(&workflow.api_host, path_and_query).map_err(|error| {
         upstream_error(&workflow.id, "invalid");
         ProxyError::Upstream {
-            host: workflow.api_host.clone(),
+            host: crate::config::redact_userinfo(&workflow.api_host).into_owned(),
             reason: format!("the upstream URL is invalid: {error}"),
         }
     })?;
@@ -257,11 +257,11 @@ async fn send(
     let sent = route.shared.client.send(request);
     let result = match tokio::time::timeout(workflow.timeout, sent).await {
         Err(_) => Err(ProxyError::Timeout {
-            host: workflow.api_host.clone(),
+            host: crate::config::redact_userinfo(&workflow.api_host).into_owned(),
             seconds: workflow.timeout.as_secs_f64(),
         }),
         Ok(Err(error)) => Err(ProxyError::Upstream {
-            host: workflow.api_host.clone(),
+            host: crate::config::redact_userinfo(&workflow.api_host).into_owned(),
             reason: describe(&error),
         }),
         Ok(Ok(response)) => Ok(response),

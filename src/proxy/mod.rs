@@ -4,12 +4,14 @@
 //! - [`forward`]: forwarding of recorded and pass-through requests.
 //! - [`body`]: the response body tee (capture for the record, idle timeout).
 //! - [`headers`]: hop-by-hop filtering.
+//! - [`path`]: refusing `..` segments, literal or percent-encoded.
 //! - [`error`]: proxy-made errors in the OpenAI shape.
 
 pub mod body;
 pub mod error;
 pub mod forward;
 pub mod headers;
+pub mod path;
 pub mod state;
 
 use std::sync::Arc;
@@ -66,7 +68,7 @@ async fn proxy_request(route: Arc<Route>, req: Request) -> Response {
         forward::recorded(route, EndpointKind::Chat, req).await
     } else if req.method() == Method::POST && path == "/v1/completions" {
         forward::recorded(route, EndpointKind::Completions, req).await
-    } else if (path == "/v1" || path.starts_with("/v1/")) && !path.split('/').any(|s| s == "..") {
+    } else if (path == "/v1" || path.starts_with("/v1/")) && !path::has_dot_dot_segment(path) {
         forward::pass_through(route, req).await
     } else {
         Err(ProxyError::NotFound(path.to_owned()))
@@ -81,7 +83,7 @@ async fn health(State(route): State<Arc<Route>>) -> Json<serde_json::Value> {
         "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "service": SERVICE,
         "workflow_id": workflow.id,
-        "api_host": workflow.api_host,
+        "api_host": crate::config::redact_userinfo(&workflow.api_host),
         "port": workflow.addr.port(),
     }))
 }
@@ -93,7 +95,7 @@ async fn info(State(route): State<Arc<Route>>) -> Json<serde_json::Value> {
         "version": env!("CARGO_PKG_VERSION"),
         "description": "OpenAI-compatible proxy that records every completion as ChatML fine-tuning data",
         "workflow_id": workflow.id,
-        "api_host": workflow.api_host,
+        "api_host": crate::config::redact_userinfo(&workflow.api_host),
         "port": workflow.addr.port(),
         "endpoints": {
             "chat_completions": "POST /v1/chat/completions (recorded)",

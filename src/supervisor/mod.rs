@@ -253,7 +253,7 @@ impl Supervisor {
 
     fn launch(&mut self, workflow: Workflow, listener: TcpListener) {
         let addr = listener.local_addr().unwrap_or(workflow.addr);
-        info!(workflow = %workflow.id, %addr, upstream = %workflow.api_host, "Workflow listening.");
+        info!(workflow = %workflow.id, %addr, upstream = %crate::config::Redacted(&workflow.api_host), "Workflow listening.");
         let route = Arc::new(Route::new(Arc::new(workflow), Arc::clone(&self.shared)));
         let signals = StopSignals::default();
         let task = tokio::spawn(server::serve(

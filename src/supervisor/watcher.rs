@@ -1,6 +1,9 @@
 //! Watching config.json: the parent folder is watched (so saves by rename, `sed -i` and
 //! Kubernetes' `..data` symlink swap are all seen), bursts are debounced, and the watch is
 //! re-created when the folder is replaced or the watcher fails. SIGHUP works regardless.
+//! Only events for the config file (and `..data`) count; events for other files of the
+//! folder are dropped unlogged (and `logging` keeps the notify crate's own per-event trace
+//! lines off), so a log file written into the folder cannot feed the watcher.
 
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
@@ -55,8 +58,10 @@ async fn run(
         tokio::select! {
             event = events.recv() => match event {
                 Some(Ok(event)) => {
-                    if changes_content(&event.kind) && event.paths.iter().any(|p| p.file_name().is_some_and(|n| names.iter().any(|w| w == n))) {
-                        debug!(kind = ?event.kind, "Config folder event.");
+                    // Other files of the folder (a log file written there, say) are dropped
+                    // here, before anything is logged about them.
+                    if is_about_config(&event, &names) {
+                        debug!(kind = ?event.kind, "Config file event.");
                         pending = true;
                         debounce.as_mut().reset(tokio::time::Instant::now() + DEBOUNCE);
                     }
@@ -86,6 +91,16 @@ async fn run(
             () = control.closed() => return,
         }
     }
+}
+
+/// The event may change what config.json reads as: a content change to the config file
+/// itself or to the Kubernetes `..data` link that it resolves through.
+fn is_about_config(event: &Event, names: &[OsString]) -> bool {
+    changes_content(&event.kind)
+        && event
+            .paths
+            .iter()
+            .any(|p| p.file_name().is_some_and(|n| names.iter().any(|w| w == n)))
 }
 
 /// Events that may change what config.json reads as. Opening and reading are not (our own
@@ -142,4 +157,42 @@ impl Watch {
 
 fn identity(folder: &Path) -> Option<(u64, u64)> {
     std::fs::metadata(folder).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, ModifyKind, RenameMode};
+
+    fn event(kind: EventKind, paths: &[&str]) -> Event {
+        let mut event = Event::new(kind);
+        for path in paths {
+            event = event.add_path(PathBuf::from(path));
+        }
+        event
+    }
+
+    #[test]
+    fn only_the_config_file_and_the_data_link_count() {
+        let names = [OsString::from("config.json"), OsString::from("..data")];
+        let write = EventKind::Modify(ModifyKind::Any);
+        assert!(is_about_config(&event(write, &["/c/config.json"]), &names));
+        assert!(!is_about_config(
+            &event(write, &["/c/micromodel.log"]),
+            &names
+        ));
+        assert!(!is_about_config(
+            &event(write, &["/c/config.json.swp"]),
+            &names
+        ));
+        let swap = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        assert!(is_about_config(
+            &event(swap, &["/c/..data_tmp", "/c/..data"]),
+            &names
+        ));
+        let created = EventKind::Create(CreateKind::Folder);
+        assert!(!is_about_config(&event(created, &["/c/..2024_01"]), &names));
+        let read = EventKind::Access(AccessKind::Open(AccessMode::Read));
+        assert!(!is_about_config(&event(read, &["/c/config.json"]), &names));
+    }
 }

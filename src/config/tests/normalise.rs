@@ -73,7 +73,7 @@ fn bad_urls_are_rejected_with_a_reason() {
                 reason,
             }) => {
                 assert_eq!(workflow, "w");
-                assert_eq!(value, given);
+                assert_eq!(value, crate::config::redact_userinfo(given), "{given}");
                 assert!(reason.contains(reason_part), "{given}: {reason}");
             }
             other => panic!("{given}: {other:?}"),
