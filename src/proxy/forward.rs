@@ -1,8 +1,7 @@
 //! Forwarding (§3): the recorded endpoints (body parsed once, `workflow_id` checked and
 //! stripped, answer captured) and transparent pass-through of every other `/v1/*` request.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::body::Body;
@@ -12,10 +11,11 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http_body_util::{BodyExt, Limited, StreamBody};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 
 use super::body::{Capture, JsonBody, Recording, TeeBody};
+use super::budget;
 use super::error::ProxyError;
 use super::headers::{request_headers, response_headers};
 use super::state::Route;
@@ -37,8 +37,9 @@ pub async fn recorded(
     let workflow = route.settings();
     let shared = &route.shared;
     let (parts, body) = req.into_parts();
-    check_declared_length(&parts.headers, shared.max_body_bytes)?;
-    let bytes = read_limited(body, shared.max_body_bytes).await?;
+    let declared = check_declared_length(&parts.headers, shared.max_body_bytes)?;
+    let (bytes, held) =
+        budget::read_body(body, shared.max_body_bytes, declared, &shared.buffered).await?;
 
     let view = RequestView::parse(&bytes).map_err(bad_request)?;
     let workflow_id = match &view.workflow_id {
@@ -102,6 +103,7 @@ pub async fn recorded(
         capture,
         started,
         shared: Arc::clone(shared),
+        held,
     });
     Ok(respond(upstream, &workflow, recording, sse))
 }
@@ -134,7 +136,9 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
     let mut headers = request_headers(&parts.headers);
     apply_key(&mut headers, &workflow);
 
-    let over_limit = Arc::new(AtomicBool::new(false));
+    // Set when the client's own body fails (over the limit, stalled, broken): that, not the
+    // upstream, is then what the client hears about.
+    let client_fault: Arc<Mutex<Option<ProxyError>>> = Arc::default();
     // From the framing, not the headers: an HTTP/2 request may carry a body without either
     // Content-Length or Transfer-Encoding.
     let has_body = !http_body::Body::is_end_stream(&body);
@@ -143,16 +147,20 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
             // Same body, same length: keep the framing instead of switching to chunked.
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
         }
-        let flag = Arc::clone(&over_limit);
+        let fault = Arc::clone(&client_fault);
         let mut seen = 0usize;
         let stream = body.into_data_stream().map(move |chunk| {
-            let chunk = chunk.map_err(std::io::Error::other)?;
-            seen += chunk.len();
-            if seen > limit {
-                flag.store(true, Ordering::Relaxed);
-                return Err(std::io::Error::other("request body over the limit"));
-            }
-            Ok::<_, std::io::Error>(Frame::data(chunk))
+            let error = match chunk {
+                Ok(chunk) if seen + chunk.len() <= limit => {
+                    seen += chunk.len();
+                    return Ok(Frame::data(chunk));
+                }
+                Ok(_) => ProxyError::BodyTooLarge { limit },
+                Err(error) => budget::client_body_error(error),
+            };
+            let message = error.to_string();
+            *fault.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+            Err(std::io::Error::other(message))
         });
         BodyExt::boxed_unsync(StreamBody::new(stream))
     } else {
@@ -168,8 +176,12 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
         upstream_body,
     )
     .await;
-    if over_limit.load(Ordering::Relaxed) {
-        return Err(ProxyError::BodyTooLarge { limit });
+    if let Some(error) = client_fault
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    {
+        return Err(error);
     }
     let upstream = result?;
     let sse = is_sse(upstream.headers());
@@ -198,16 +210,6 @@ fn check_declared_length(headers: &HeaderMap, limit: usize) -> Result<Option<u64
     match declared {
         Some(n) if n > limit as u64 => Err(ProxyError::BodyTooLarge { limit }),
         other => Ok(other),
-    }
-}
-
-async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ProxyError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(ProxyError::BodyTooLarge { limit })
-        }
-        Err(error) => Err(ProxyError::ClientBody(error.to_string())),
     }
 }
 
