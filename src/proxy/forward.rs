@@ -167,7 +167,7 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
         full_body(Bytes::new())
     };
     let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let result = send(
+    let result = send_uncounted(
         &route,
         &workflow,
         parts.method,
@@ -183,7 +183,7 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
     {
         return Err(error);
     }
-    let upstream = result?;
+    let upstream = result.map_err(|failed| failed.count(&workflow))?;
     let sse = is_sse(upstream.headers());
     Ok(respond(upstream, &workflow, None, sse))
 }
@@ -236,7 +236,8 @@ fn is_sse(headers: &HeaderMap) -> bool {
     })
 }
 
-/// Sends the request upstream, waiting at most `TIMEOUT_SECONDS` for the response headers.
+/// Sends the request upstream, waiting at most `TIMEOUT_SECONDS` for the response headers;
+/// a failure is counted as the upstream's.
 async fn send(
     route: &Route,
     workflow: &Workflow,
@@ -245,38 +246,66 @@ async fn send(
     headers: HeaderMap,
     body: UpstreamBody,
 ) -> Result<hyper::Response<Incoming>, ProxyError> {
-    let uri = upstream_uri(&workflow.api_host, path_and_query).map_err(|error| {
-        upstream_error(&workflow.id, "invalid");
-        ProxyError::Upstream {
+    send_uncounted(route, workflow, method, path_and_query, headers, body)
+        .await
+        .map_err(|failed| failed.count(workflow))
+}
+
+/// A failed send and the `kind` it counts as, once the caller knows it was the upstream's
+/// fault (not the client's body).
+struct SendFailed {
+    /// The error for the client.
+    error: ProxyError,
+    /// `micromodel_upstream_errors_total` kind: `connect`, `timeout` or `invalid`.
+    kind: &'static str,
+}
+
+impl SendFailed {
+    /// Counts it as an upstream failure and gives the error.
+    fn count(self, workflow: &Workflow) -> ProxyError {
+        upstream_error(&workflow.id, self.kind);
+        self.error
+    }
+}
+
+/// [`send`] without counting a failure.
+async fn send_uncounted(
+    route: &Route,
+    workflow: &Workflow,
+    method: Method,
+    path_and_query: &str,
+    headers: HeaderMap,
+    body: UpstreamBody,
+) -> Result<hyper::Response<Incoming>, SendFailed> {
+    let uri = upstream_uri(&workflow.api_host, path_and_query).map_err(|error| SendFailed {
+        error: ProxyError::Upstream {
             host: workflow.api_host.clone(),
             reason: format!("the upstream URL is invalid: {error}"),
-        }
+        },
+        kind: "invalid",
     })?;
     let mut request = hyper::Request::new(body);
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
     let sent = route.shared.client.send(request);
-    let result = match tokio::time::timeout(workflow.timeout, sent).await {
-        Err(_) => Err(ProxyError::Timeout {
-            host: workflow.api_host.clone(),
-            seconds: workflow.timeout.as_secs_f64(),
+    match tokio::time::timeout(workflow.timeout, sent).await {
+        Err(_) => Err(SendFailed {
+            error: ProxyError::Timeout {
+                host: workflow.api_host.clone(),
+                seconds: workflow.timeout.as_secs_f64(),
+            },
+            kind: "timeout",
         }),
-        Ok(Err(error)) => Err(ProxyError::Upstream {
-            host: workflow.api_host.clone(),
-            reason: describe(&error),
+        Ok(Err(error)) => Err(SendFailed {
+            error: ProxyError::Upstream {
+                host: workflow.api_host.clone(),
+                reason: describe(&error),
+            },
+            kind: "connect",
         }),
         Ok(Ok(response)) => Ok(response),
-    };
-    if let Err(error) = &result {
-        let kind = if matches!(error, ProxyError::Timeout { .. }) {
-            "timeout"
-        } else {
-            "connect"
-        };
-        upstream_error(&workflow.id, kind);
     }
-    result
 }
 
 /// Counts an upstream failure: `connect`, `timeout` or `invalid`.

@@ -110,11 +110,19 @@ pub async fn serve(connection: Connection) {
                 draining = true;
                 conn.as_mut().graceful_shutdown();
             }
-            () = activity.changed() => {}
+            // A request ended, or a connection waits for a slot: if this one is idle and
+            // one is waiting, make room.
+            () = activity.changed() => {
+                if activity.is_idle_keep_alive() && limits.slots.is_wanted() {
+                    evicted(peer);
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.as_mut().await;
+                    break;
+                }
+            }
             () = limits.slots.pressure() => {
                 if activity.is_idle_keep_alive() {
-                    closed("evicted");
-                    debug!(%peer, "Idle connection closed to make room: --max-connections reached.");
+                    evicted(peer);
                     conn.as_mut().graceful_shutdown();
                     let _ = conn.as_mut().await;
                     break;
@@ -146,6 +154,12 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     if let Some(deadline) = deadline {
         tokio::time::sleep_until(deadline).await;
     }
+}
+
+/// An idle keep-alive connection is closed to give its slot to a waiting one.
+fn evicted(peer: SocketAddr) {
+    closed("evicted");
+    debug!(%peer, "Idle connection closed to make room: --max-connections reached.");
 }
 
 fn closed(reason: &'static str) {

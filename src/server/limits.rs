@@ -2,6 +2,7 @@
 //! headers, sit idle between requests, or stall its body, and how many connections are served
 //! at once (process-wide, so that file descriptors are never the first thing to run out).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,6 +52,8 @@ pub struct ConnectionSlots {
     max: usize,
     /// Woken when a listener waits for a slot: idle keep-alive connections close.
     pressure: Notify,
+    /// Accepted connections waiting for a slot now.
+    waiting: AtomicUsize,
 }
 
 impl ConnectionSlots {
@@ -61,6 +64,7 @@ impl ConnectionSlots {
             slots: Arc::new(Semaphore::new(max)),
             max,
             pressure: Notify::new(),
+            waiting: AtomicUsize::new(0),
         }
     }
 
@@ -76,6 +80,8 @@ impl ConnectionSlots {
 
     /// Waits for a slot; idle connections are asked to make room first.
     pub async fn take(&self) -> OwnedSemaphorePermit {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = Waiting(&self.waiting);
         self.pressure.notify_waiters();
         Arc::clone(&self.slots)
             .acquire_owned()
@@ -83,9 +89,24 @@ impl ConnectionSlots {
             .expect("the connection semaphore is never closed")
     }
 
+    /// Whether an accepted connection is waiting for a slot: a connection that falls idle
+    /// now should close rather than keep it.
+    pub fn is_wanted(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) > 0
+    }
+
     /// Resolves at the next call of [`ConnectionSlots::take`] that had to wait.
     pub fn pressure(&self) -> tokio::sync::futures::Notified<'_> {
         self.pressure.notified()
+    }
+}
+
+/// Counts a waiter while it waits (also when its wait is cancelled).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -68,20 +68,21 @@ pub async fn serve(
     let builder = Builder::new(TokioExecutor::new());
     let mut full_logged: Option<Instant> = None;
     loop {
-        // A slot first: at the cap, new connections wait in the kernel's backlog.
-        let slot = tokio::select! {
-            biased;
-            () = signals.stop.cancelled() => break,
-            slot = take_slot(&limits, addr, &mut full_logged) => slot,
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
         let accepted = tokio::select! {
             biased;
             () = signals.stop.cancelled() => break,
             accepted = listener.accept() => accepted,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
         match accepted {
             Ok((stream, peer)) => {
+                // At the cap this one connection waits for a slot; the ones after it wait in
+                // the kernel's backlog, holding no file descriptor.
+                let slot = tokio::select! {
+                    biased;
+                    () = signals.stop.cancelled() => break,
+                    slot = take_slot(&limits, addr, &mut full_logged) => slot,
+                };
                 let _ = stream.set_nodelay(true);
                 connections.spawn(connection::serve(connection::Connection {
                     stream,
@@ -136,7 +137,8 @@ pub async fn serve(
 }
 
 /// A connection slot; when none is free, counts and logs it (at most once a minute per
-/// listener) and waits while idle keep-alive connections make room.
+/// listener) and waits while idle keep-alive connections make room. Connections that end
+/// meanwhile are reaped by their slot's release, not by the listener: nothing else to do.
 async fn take_slot(
     limits: &Limits,
     addr: Option<SocketAddr>,
