@@ -70,16 +70,14 @@ pub async fn serve(
         source,
     })?;
     let client = UpstreamClient::new()?;
-    let shared = Arc::new(Shared::new(
-        client,
-        recorder,
-        Arc::clone(&config),
-        args.max_body_bytes,
-    ));
+    let shared = Arc::new(
+        Shared::new(client, recorder, Arc::clone(&config), args.max_body_bytes)
+            .with_limits(args.max_buffered_bytes, args.listener_limits()),
+    );
     let drain = Duration::from_secs(args.drain_seconds);
     let readiness = Arc::new(Readiness::default());
     let admin = match args.admin_addr {
-        Some(addr) => Some(start_admin(addr, &readiness).await?),
+        Some(addr) => Some(start_admin(addr, &readiness, shared.limits.timeouts).await?),
         None => None,
     };
     let supervisor = Supervisor::start(
@@ -114,8 +112,8 @@ pub async fn serve(
         .stop(deadline, second_stop(&mut control))
         .await;
     if let Some((signals, task)) = admin {
+        // Idle scrapers' connections close at once; a scrape in progress gets a moment.
         signals.stop.cancel();
-        signals.force.cancel();
         let _ = task.await;
     }
     let outcome = Stopped {
@@ -188,11 +186,15 @@ impl Stopped {
     }
 }
 
+/// How long the admin listener waits for a scrape in progress at the very end of a stop.
+const ADMIN_DRAIN: Duration = Duration::from_secs(1);
+
 /// Binds and starts the admin listener; it serves until the very end (so `/readyz` can say
 /// 503 during the drain).
 async fn start_admin(
     addr: std::net::SocketAddr,
     readiness: &Arc<Readiness>,
+    timeouts: server::Timeouts,
 ) -> Result<(StopSignals, tokio::task::JoinHandle<usize>), StartError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -214,7 +216,8 @@ async fn start_admin(
         listener,
         admin::router(state),
         signals.clone(),
-        Duration::ZERO,
+        ADMIN_DRAIN,
+        server::Limits::new(timeouts, server::limits::ADMIN_MAX_CONNECTIONS),
     ));
     Ok((signals, task))
 }

@@ -88,6 +88,41 @@ pub struct ServeArgs {
     /// the failures in between are counted in the next line's `suppressed`.
     #[arg(long, env = "MICROMODEL_UPSTREAM_LOG_SECONDS", default_value_t = 10)]
     pub upstream_log_seconds: u64,
+    /// Seconds a client has to send a request's headers (from its first byte, or from the
+    /// accept for a connection's first request); past it the connection is closed.
+    #[arg(long, env = "MICROMODEL_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a connection may stay open with no request in flight before it is closed.
+    #[arg(long, env = "MICROMODEL_IDLE_TIMEOUT_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_seconds: u64,
+    /// Seconds the proxy waits for the next piece of a request body before answering 408.
+    #[arg(long, env = "MICROMODEL_BODY_READ_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_read_timeout_seconds: u64,
+    /// Client connections served at once, all workflow listeners together; more wait in the
+    /// backlog. Default: (soft RLIMIT_NOFILE - 64) / 2.
+    #[arg(long, env = "MICROMODEL_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Request body bytes held in memory at once, all requests together (over it: 503).
+    #[arg(long, env = "MICROMODEL_MAX_BUFFERED_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub max_buffered_bytes: usize,
+}
+
+impl ServeArgs {
+    /// The listener limits these flags ask for.
+    pub fn listener_limits(&self) -> crate::server::Limits {
+        use std::time::Duration;
+        let timeouts = crate::server::Timeouts {
+            header_read: Duration::from_secs(self.header_read_timeout_seconds),
+            idle: Duration::from_secs(self.idle_timeout_seconds),
+            body_read: Duration::from_secs(self.body_read_timeout_seconds),
+        };
+        let max = self
+            .max_connections
+            .map_or_else(crate::server::limits::default_max_connections, |n| {
+                n as usize
+            });
+        crate::server::Limits::new(timeouts, max)
+    }
 }
 
 /// Flags of `check`.

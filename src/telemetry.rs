@@ -31,6 +31,19 @@ pub const CONFIG_GENERATION: &str = "micromodel_config_generation";
 /// `micromodel_workflows`
 pub const WORKFLOWS: &str = "micromodel_workflows";
 
+/// `micromodel_connections_open`: client connections being served (all listeners).
+pub const CONNECTIONS_OPEN: &str = "micromodel_connections_open";
+/// `micromodel_connections_closed_total{reason}` by a limit; reason: header_timeout,
+/// idle_timeout, evicted (idle, closed to make room at --max-connections)
+pub const CONNECTIONS_CLOSED: &str = "micromodel_connections_closed_total";
+/// `micromodel_connection_limit_reached_total`: times a listener had to wait for a slot
+pub const CONNECTION_LIMIT_REACHED: &str = "micromodel_connection_limit_reached_total";
+/// `micromodel_requests_rejected_total{reason}`; reason: buffered_bytes (503),
+/// body_read_timeout (408), body_read_failed (400)
+pub const REQUESTS_REJECTED: &str = "micromodel_requests_rejected_total";
+/// `micromodel_buffered_request_bytes`: request body bytes held in memory now
+pub const BUFFERED_BYTES: &str = "micromodel_buffered_request_bytes";
+
 /// Request duration buckets, in seconds: sub-millisecond proxy errors up to long generations.
 const DURATION_BUCKETS: [f64; 14] = [
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0,
@@ -82,6 +95,28 @@ fn describe() {
     );
     describe_gauge!(CONFIG_GENERATION, "Generation of the config in force.");
     describe_gauge!(WORKFLOWS, "Workflows in the config in force.");
+    describe_limits();
+}
+
+fn describe_limits() {
+    describe_gauge!(CONNECTIONS_OPEN, "Client connections being served.");
+    describe_counter!(
+        CONNECTIONS_CLOSED,
+        "Connections closed by a limit: header_timeout, idle_timeout, evicted."
+    );
+    describe_counter!(
+        CONNECTION_LIMIT_REACHED,
+        "Times a listener waited for a slot at --max-connections."
+    );
+    describe_counter!(
+        REQUESTS_REJECTED,
+        "Requests refused for their body: buffered_bytes, body_read_timeout, body_read_failed."
+    );
+    describe_gauge!(
+        BUFFERED_BYTES,
+        Unit::Bytes,
+        "Request body bytes held in memory now."
+    );
 }
 
 /// The `endpoint` label of a request path: bounded, whatever clients send.

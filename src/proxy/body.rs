@@ -13,6 +13,7 @@ use hyper::body::{Frame, Incoming};
 use tokio::time::Sleep;
 use tracing::{debug, warn};
 
+use super::budget::Reservation;
 use super::error::ProxyError;
 use super::forward::upstream_error;
 use super::state::Shared;
@@ -60,6 +61,9 @@ pub struct Recording {
     pub started: Instant,
     /// The recorder (and the body size limit).
     pub shared: Arc<Shared>,
+    /// The request body's share of `--max-buffered-bytes`: the record keeps slices of the
+    /// body until the answer ends.
+    pub held: Reservation,
 }
 
 impl Recording {

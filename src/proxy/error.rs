@@ -45,6 +45,18 @@ pub enum ProxyError {
     /// A path this proxy does not serve.
     #[error("Unknown path {0}. MicroModel serves /v1/*, /health and /.")]
     NotFound(String),
+    /// Request bodies in memory reached `--max-buffered-bytes`.
+    #[error("The server is holding too many request bodies right now (limit {limit} bytes in all); retry shortly.")]
+    Overloaded {
+        /// The process-wide budget in bytes.
+        limit: usize,
+    },
+    /// The client stopped sending its body for longer than the body read timeout.
+    #[error("The client sent no more of its request body for {seconds} seconds.")]
+    BodyReadTimeout {
+        /// The body read timeout.
+        seconds: f64,
+    },
 }
 
 impl ProxyError {
@@ -56,6 +68,8 @@ impl ProxyError {
             ProxyError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::NotFound(_) => StatusCode::NOT_FOUND,
+            ProxyError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::BodyReadTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -63,11 +77,15 @@ impl ProxyError {
     pub fn body(&self) -> ErrorBody {
         let (kind, param, code) = match self {
             ProxyError::BadRequest { param, code, .. } => ("invalid_request_error", *param, *code),
-            ProxyError::ClientBody(_) => ("invalid_request_error", None, "invalid_body"),
+            ProxyError::ClientBody(_) => ("invalid_request_error", None, "body_read_failed"),
             ProxyError::BodyTooLarge { .. } => ("invalid_request_error", None, "request_too_large"),
             ProxyError::Upstream { .. } => ("upstream_error", None, "bad_gateway"),
             ProxyError::Timeout { .. } => ("upstream_error", None, "gateway_timeout"),
             ProxyError::NotFound(_) => ("invalid_request_error", None, "not_found"),
+            ProxyError::Overloaded { .. } => ("server_error", None, "server_overloaded"),
+            ProxyError::BodyReadTimeout { .. } => {
+                ("invalid_request_error", None, "body_read_timeout")
+            }
         };
         ErrorBody {
             error: ErrorDetail {
@@ -103,6 +121,13 @@ pub struct ErrorDetail {
 
 impl IntoResponse for ProxyError {
     fn into_response(self) -> Response {
-        (self.status(), axum::Json(self.body())).into_response()
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
+        if let ProxyError::Overloaded { .. } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }

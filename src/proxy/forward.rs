@@ -1,8 +1,7 @@
 //! Forwarding (§3): the recorded endpoints (body parsed once, `workflow_id` checked and
 //! stripped, answer captured) and transparent pass-through of every other `/v1/*` request.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::body::Body;
@@ -12,10 +11,11 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http_body_util::{BodyExt, Limited, StreamBody};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 
 use super::body::{Capture, JsonBody, Recording, TeeBody};
+use super::budget;
 use super::error::ProxyError;
 use super::headers::{request_headers, response_headers};
 use super::state::Route;
@@ -37,8 +37,9 @@ pub async fn recorded(
     let workflow = route.settings();
     let shared = &route.shared;
     let (parts, body) = req.into_parts();
-    check_declared_length(&parts.headers, shared.max_body_bytes)?;
-    let bytes = read_limited(body, shared.max_body_bytes).await?;
+    let declared = check_declared_length(&parts.headers, shared.max_body_bytes)?;
+    let (bytes, held) =
+        budget::read_body(body, shared.max_body_bytes, declared, &shared.buffered).await?;
 
     let view = RequestView::parse(&bytes).map_err(bad_request)?;
     let workflow_id = match &view.workflow_id {
@@ -102,6 +103,7 @@ pub async fn recorded(
         capture,
         started,
         shared: Arc::clone(shared),
+        held,
     });
     Ok(respond(upstream, &workflow, recording, sse))
 }
@@ -134,7 +136,9 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
     let mut headers = request_headers(&parts.headers);
     apply_key(&mut headers, &workflow);
 
-    let over_limit = Arc::new(AtomicBool::new(false));
+    // Set when the client's own body fails (over the limit, stalled, broken): that, not the
+    // upstream, is then what the client hears about.
+    let client_fault: Arc<Mutex<Option<ProxyError>>> = Arc::default();
     // From the framing, not the headers: an HTTP/2 request may carry a body without either
     // Content-Length or Transfer-Encoding.
     let has_body = !http_body::Body::is_end_stream(&body);
@@ -143,23 +147,27 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
             // Same body, same length: keep the framing instead of switching to chunked.
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
         }
-        let flag = Arc::clone(&over_limit);
+        let fault = Arc::clone(&client_fault);
         let mut seen = 0usize;
         let stream = body.into_data_stream().map(move |chunk| {
-            let chunk = chunk.map_err(std::io::Error::other)?;
-            seen += chunk.len();
-            if seen > limit {
-                flag.store(true, Ordering::Relaxed);
-                return Err(std::io::Error::other("request body over the limit"));
-            }
-            Ok::<_, std::io::Error>(Frame::data(chunk))
+            let error = match chunk {
+                Ok(chunk) if seen + chunk.len() <= limit => {
+                    seen += chunk.len();
+                    return Ok(Frame::data(chunk));
+                }
+                Ok(_) => ProxyError::BodyTooLarge { limit },
+                Err(error) => budget::client_body_error(error),
+            };
+            let message = error.to_string();
+            *fault.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+            Err(std::io::Error::other(message))
         });
         BodyExt::boxed_unsync(StreamBody::new(stream))
     } else {
         full_body(Bytes::new())
     };
     let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let result = send(
+    let result = send_uncounted(
         &route,
         &workflow,
         parts.method,
@@ -168,10 +176,14 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
         upstream_body,
     )
     .await;
-    if over_limit.load(Ordering::Relaxed) {
-        return Err(ProxyError::BodyTooLarge { limit });
+    if let Some(error) = client_fault
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    {
+        return Err(error);
     }
-    let upstream = result?;
+    let upstream = result.map_err(|failed| failed.count(&workflow))?;
     let sse = is_sse(upstream.headers());
     Ok(respond(upstream, &workflow, None, sse))
 }
@@ -201,16 +213,6 @@ fn check_declared_length(headers: &HeaderMap, limit: usize) -> Result<Option<u64
     }
 }
 
-async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ProxyError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(ProxyError::BodyTooLarge { limit })
-        }
-        Err(error) => Err(ProxyError::ClientBody(error.to_string())),
-    }
-}
-
 fn apply_key(headers: &mut HeaderMap, workflow: &Workflow) {
     if let Some(key) = &workflow.api_key {
         match HeaderValue::try_from(format!("Bearer {}", key.expose())) {
@@ -234,7 +236,8 @@ fn is_sse(headers: &HeaderMap) -> bool {
     })
 }
 
-/// Sends the request upstream, waiting at most `TIMEOUT_SECONDS` for the response headers.
+/// Sends the request upstream, waiting at most `TIMEOUT_SECONDS` for the response headers;
+/// a failure is counted as the upstream's.
 async fn send(
     route: &Route,
     workflow: &Workflow,
@@ -243,38 +246,66 @@ async fn send(
     headers: HeaderMap,
     body: UpstreamBody,
 ) -> Result<hyper::Response<Incoming>, ProxyError> {
-    let uri = upstream_uri(&workflow.api_host, path_and_query).map_err(|error| {
-        upstream_error(&workflow.id, "invalid");
-        ProxyError::Upstream {
+    send_uncounted(route, workflow, method, path_and_query, headers, body)
+        .await
+        .map_err(|failed| failed.count(workflow))
+}
+
+/// A failed send and the `kind` it counts as, once the caller knows it was the upstream's
+/// fault (not the client's body).
+struct SendFailed {
+    /// The error for the client.
+    error: ProxyError,
+    /// `micromodel_upstream_errors_total` kind: `connect`, `timeout` or `invalid`.
+    kind: &'static str,
+}
+
+impl SendFailed {
+    /// Counts it as an upstream failure and gives the error.
+    fn count(self, workflow: &Workflow) -> ProxyError {
+        upstream_error(&workflow.id, self.kind);
+        self.error
+    }
+}
+
+/// [`send`] without counting a failure.
+async fn send_uncounted(
+    route: &Route,
+    workflow: &Workflow,
+    method: Method,
+    path_and_query: &str,
+    headers: HeaderMap,
+    body: UpstreamBody,
+) -> Result<hyper::Response<Incoming>, SendFailed> {
+    let uri = upstream_uri(&workflow.api_host, path_and_query).map_err(|error| SendFailed {
+        error: ProxyError::Upstream {
             host: crate::config::redact_userinfo(&workflow.api_host).into_owned(),
             reason: format!("the upstream URL is invalid: {error}"),
-        }
+        },
+        kind: "invalid",
     })?;
     let mut request = hyper::Request::new(body);
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
     let sent = route.shared.client.send(request);
-    let result = match tokio::time::timeout(workflow.timeout, sent).await {
-        Err(_) => Err(ProxyError::Timeout {
-            host: crate::config::redact_userinfo(&workflow.api_host).into_owned(),
-            seconds: workflow.timeout.as_secs_f64(),
+    match tokio::time::timeout(workflow.timeout, sent).await {
+        Err(_) => Err(SendFailed {
+            error: ProxyError::Timeout {
+                host: crate::config::redact_userinfo(&workflow.api_host).into_owned(),
+                seconds: workflow.timeout.as_secs_f64(),
+            },
+            kind: "timeout",
         }),
-        Ok(Err(error)) => Err(ProxyError::Upstream {
-            host: crate::config::redact_userinfo(&workflow.api_host).into_owned(),
-            reason: describe(&error),
+        Ok(Err(error)) => Err(SendFailed {
+            error: ProxyError::Upstream {
+                host: crate::config::redact_userinfo(&workflow.api_host).into_owned(),
+                reason: describe(&error),
+            },
+            kind: "connect",
         }),
         Ok(Ok(response)) => Ok(response),
-    };
-    if let Err(error) = &result {
-        let kind = if matches!(error, ProxyError::Timeout { .. }) {
-            "timeout"
-        } else {
-            "connect"
-        };
-        upstream_error(&workflow.id, kind);
     }
-    result
 }
 
 /// Counts an upstream failure: `connect`, `timeout` or `invalid`.

@@ -3,11 +3,13 @@
 //! - [`state`]: process-wide [`Shared`] state and the per-listener swappable [`Route`].
 //! - [`forward`]: forwarding of recorded and pass-through requests.
 //! - [`body`]: the response body tee (capture for the record, idle timeout).
+//! - [`budget`]: the process-wide budget for request bodies held in memory.
 //! - [`headers`]: hop-by-hop filtering.
 //! - [`path`]: refusing `..` segments, literal or percent-encoded.
 //! - [`error`]: proxy-made errors in the OpenAI shape.
 
 pub mod body;
+pub mod budget;
 pub mod error;
 pub mod forward;
 pub mod headers;

@@ -2,9 +2,14 @@
 
 use std::sync::{Arc, RwLock};
 
+use super::budget::BufferBudget;
 use crate::config::{Config, Workflow};
 use crate::recorder::Recorder;
+use crate::server::Limits;
 use crate::upstream::UpstreamClient;
+
+/// The default `--max-buffered-bytes`: 256 MiB.
+pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 256 * 1024 * 1024;
 
 /// Process-wide state: one upstream client (connection reuse), one recorder, the config in
 /// force (for `workflow_id` overrides) and limits. Counters live in the metrics (`telemetry`).
@@ -18,6 +23,10 @@ pub struct Shared {
     config: RwLock<Arc<Config>>,
     /// `--max-body-bytes`.
     pub max_body_bytes: usize,
+    /// `--max-buffered-bytes`: request bodies held in memory, all requests together.
+    pub buffered: Arc<BufferBudget>,
+    /// Time limits and the connection budget of the workflow listeners.
+    pub limits: Limits,
 }
 
 impl Shared {
@@ -33,7 +42,16 @@ impl Shared {
             recorder,
             config: RwLock::new(config),
             max_body_bytes,
+            buffered: BufferBudget::new(DEFAULT_MAX_BUFFERED_BYTES),
+            limits: Limits::default(),
         }
+    }
+
+    /// The same state with these limits: `--max-buffered-bytes` and the listener limits.
+    pub fn with_limits(mut self, max_buffered_bytes: usize, limits: Limits) -> Self {
+        self.buffered = BufferBudget::new(max_buffered_bytes);
+        self.limits = limits;
+        self
     }
 
     /// The config in force (a cheap `Arc` clone; the lock is never held across an await).

@@ -1,18 +1,33 @@
-//! Listeners: one accept loop per bind address, each connection in its own task, and a
-//! graceful stop that drains in-flight requests (streams too) for a limited time.
+//! Listeners: one accept loop per bind address, each connection in its own task under the
+//! listener's [`Limits`], and a graceful stop that drains in-flight requests (streams too)
+//! for a limited time.
+//!
+//! - [`limits`]: the time limits and the connection budget.
+//! - [`connection`]: serving one connection under them.
+//! - [`activity`]: what a connection is doing (requests in flight, deadlines).
+//! - [`body`]: the request body read timeout and the in-flight guard on responses.
 
-use std::time::Duration;
+pub mod activity;
+pub mod body;
+pub mod connection;
+pub mod limits;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
-use std::net::SocketAddr;
-
 use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
+
+pub use body::RequestBodyError;
+pub use limits::{Limits, Timeouts};
+
+use crate::telemetry::CONNECTION_LIMIT_REACHED;
 
 /// Pending connections the kernel queues per listener. tokio's default (128) overflows when a
 /// thousand clients connect at once, and every dropped SYN costs its client a 1 s retry.
@@ -39,73 +54,107 @@ pub struct StopSignals {
     pub force: CancellationToken,
 }
 
-/// Serves `app` on `listener` until `signals.stop`, then drains for at most `drain`.
-/// Returns how many connections were still open and had to be cut.
+/// Serves `app` on `listener` under `limits` until `signals.stop`, then drains for at most
+/// `drain`. Returns how many connections were still open and had to be cut.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     signals: StopSignals,
     drain: Duration,
+    limits: Limits,
 ) -> usize {
     let addr = listener.local_addr().ok();
     let mut connections = JoinSet::new();
     let builder = Builder::new(TokioExecutor::new());
+    let mut full_logged: Option<Instant> = None;
     loop {
-        tokio::select! {
+        let accepted = tokio::select! {
             biased;
             () = signals.stop.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    let service = TowerToHyperService::new(app.clone());
-                    let builder = builder.clone();
-                    let stop = signals.stop.clone();
-                    connections.spawn(async move {
-                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                        tokio::pin!(conn);
-                        tokio::select! {
-                            result = conn.as_mut() => {
-                                if let Err(error) = result {
-                                    debug!(%peer, %error, "Connection ended with an error.");
-                                }
-                            }
-                            () = stop.cancelled() => {
-                                conn.as_mut().graceful_shutdown();
-                                if let Err(error) = conn.await {
-                                    debug!(%peer, %error, "Connection ended with an error while draining.");
-                                }
-                            }
-                        }
-                    });
-                }
-                Err(error) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    warn!(?addr, %error, "Accept failed.");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => accepted,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                // At the cap this one connection waits for a slot; the ones after it wait in
+                // the kernel's backlog, holding no file descriptor.
+                let slot = tokio::select! {
+                    biased;
+                    () = signals.stop.cancelled() => break,
+                    slot = take_slot(&limits, addr, &mut full_logged) => slot,
+                };
+                let _ = stream.set_nodelay(true);
+                connections.spawn(connection::serve(connection::Connection {
+                    stream,
+                    peer,
+                    app: app.clone(),
+                    builder: builder.clone(),
+                    limits: limits.clone(),
+                    stop: signals.stop.clone(),
+                    slot,
+                }));
+            }
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                warn!(?addr, %error, "Accept failed.");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
+        // Reap finished connection tasks without waiting.
+        while connections.try_join_next().is_some() {}
     }
     drop(listener);
     let in_flight = connections.len();
-    if in_flight > 0 {
-        info!(?addr, in_flight, "Listener closed; draining connections.");
+    if in_flight == 0 {
+        return 0;
     }
+    info!(?addr, in_flight, "Listener closed; draining connections.");
     let drained = tokio::select! {
+        biased;
         () = async { while connections.join_next().await.is_some() {} } => true,
-        () = tokio::time::sleep(drain) => false,
         () = signals.force.cancelled() => false,
+        () = tokio::time::sleep(drain) => false,
     };
     if drained {
         return 0;
     }
     let cut = connections.len();
-    warn!(
-        ?addr,
-        still_running = cut,
-        "Drain limit reached; cutting the remaining connections."
-    );
+    if signals.force.is_cancelled() {
+        info!(
+            ?addr,
+            still_running = cut,
+            "Cutting the remaining connections as asked."
+        );
+    } else {
+        warn!(
+            ?addr,
+            still_running = cut,
+            "Drain limit reached; cutting the remaining connections."
+        );
+    }
     connections.shutdown().await;
     cut
+}
+
+/// A connection slot; when none is free, counts and logs it (at most once a minute per
+/// listener) and waits while idle keep-alive connections make room. Connections that end
+/// meanwhile are reaped by their slot's release, not by the listener: nothing else to do.
+async fn take_slot(
+    limits: &Limits,
+    addr: Option<SocketAddr>,
+    full_logged: &mut Option<Instant>,
+) -> OwnedSemaphorePermit {
+    if let Some(slot) = limits.slots.try_take() {
+        return slot;
+    }
+    metrics::counter!(CONNECTION_LIMIT_REACHED).increment(1);
+    if full_logged.map_or(true, |at| at.elapsed() >= Duration::from_secs(60)) {
+        *full_logged = Some(Instant::now());
+        warn!(
+            ?addr,
+            max_connections = limits.slots.max(),
+            "Connection limit reached; new connections wait in the backlog."
+        );
+    }
+    limits.slots.take().await
 }

@@ -261,6 +261,7 @@ impl Supervisor {
             proxy::router(Arc::clone(&route)),
             signals.clone(),
             self.drain,
+            self.shared.limits.clone(),
         ));
         self.listeners.insert(
             addr,
