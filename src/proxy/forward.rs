@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{self, HeaderValue};
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -17,6 +17,7 @@ use hyper::body::{Frame, Incoming};
 
 use super::body::{Capture, JsonBody, Recording, TeeBody};
 use super::error::ProxyError;
+use super::failure_log::{upstream_failed, FailureKind};
 use super::headers::{request_headers, response_headers};
 use super::state::Route;
 use crate::config::Workflow;
@@ -245,9 +246,16 @@ async fn send(
 ) -> Result<hyper::Response<Incoming>, ProxyError> {
     let uri = upstream_uri(&workflow.api_host, path_and_query).map_err(|error| {
         upstream_error(&workflow.id, "invalid");
+        let reason = format!("the upstream URL is invalid: {error}");
+        upstream_failed(
+            workflow,
+            FailureKind::InvalidUrl,
+            StatusCode::BAD_GATEWAY,
+            &reason,
+        );
         ProxyError::Upstream {
             host: workflow.api_host.clone(),
-            reason: format!("the upstream URL is invalid: {error}"),
+            reason,
         }
     })?;
     let mut request = hyper::Request::new(body);
@@ -255,26 +263,37 @@ async fn send(
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
     let sent = route.shared.client.send(request);
-    let result = match tokio::time::timeout(workflow.timeout, sent).await {
-        Err(_) => Err(ProxyError::Timeout {
-            host: workflow.api_host.clone(),
-            seconds: workflow.timeout.as_secs_f64(),
-        }),
-        Ok(Err(error)) => Err(ProxyError::Upstream {
-            host: workflow.api_host.clone(),
-            reason: describe(&error),
-        }),
-        Ok(Ok(response)) => Ok(response),
+    let (error, failure) = match tokio::time::timeout(workflow.timeout, sent).await {
+        Ok(Ok(response)) => return Ok(response),
+        Err(_) => {
+            let error = ProxyError::Timeout {
+                host: workflow.api_host.clone(),
+                seconds: workflow.timeout.as_secs_f64(),
+            };
+            (error, FailureKind::Timeout)
+        }
+        Ok(Err(error)) => {
+            let kind = FailureKind::of(&error);
+            let error = ProxyError::Upstream {
+                host: workflow.api_host.clone(),
+                reason: describe(&error),
+            };
+            (error, kind)
+        }
     };
-    if let Err(error) = &result {
-        let kind = if matches!(error, ProxyError::Timeout { .. }) {
-            "timeout"
-        } else {
-            "connect"
-        };
-        upstream_error(&workflow.id, kind);
-    }
-    result
+    let (metric_kind, cause) = match &error {
+        ProxyError::Upstream { reason, .. } => ("connect", reason.clone()),
+        _ => (
+            "timeout",
+            format!(
+                "no response headers within {} seconds",
+                workflow.timeout.as_secs_f64()
+            ),
+        ),
+    };
+    upstream_error(&workflow.id, metric_kind);
+    upstream_failed(workflow, failure, error.status(), &cause);
+    Err(error)
 }
 
 /// Counts an upstream failure: `connect`, `timeout` or `invalid`.
@@ -308,7 +327,8 @@ fn respond(
     let (parts, body) = upstream.into_parts();
     let headers = response_headers(&parts.headers);
     let expected_len = http_body::Body::size_hint(&body).exact();
-    let body = TeeBody::new(body, Arc::clone(workflow), recording, sse, expected_len);
+    let body = TeeBody::new(body, Arc::clone(workflow), recording, sse, expected_len)
+        .with_status(parts.status);
     let mut response = Response::new(Body::new(body));
     *response.status_mut() = parts.status;
     *response.headers_mut() = headers;

@@ -5,9 +5,11 @@
 //! - [`body`]: the response body tee (capture for the record, idle timeout).
 //! - [`headers`]: hop-by-hop filtering.
 //! - [`error`]: proxy-made errors in the OpenAI shape.
+//! - [`failure_log`]: upstream failures logged once, rate-limited per workflow and kind.
 
 pub mod body;
 pub mod error;
+pub mod failure_log;
 pub mod forward;
 pub mod headers;
 pub mod state;
