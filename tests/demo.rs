@@ -94,11 +94,16 @@ impl Demo {
             .to_owned()
     }
 
-    /// The indented block of the banner that starts with `first`.
+    /// The indented block of the banner under the line that contains `first`.
     fn block(&self, first: &str) -> String {
-        let mut lines = self.banner.lines().skip_while(|l| !l.contains(first));
+        let lines = self
+            .banner
+            .lines()
+            .skip_while(|l| !l.contains(first))
+            .skip(1)
+            .skip_while(|l| l.is_empty());
         let mut block = String::new();
-        for line in lines.by_ref() {
+        for line in lines {
             let Some(text) = line.strip_prefix("    ") else {
                 break;
             };
@@ -430,6 +435,7 @@ fn the_printed_curl_line_leaves_a_record() {
 fn the_printed_python_snippet_prints_the_answer() {
     let demo = Demo::start(&[]);
     let snippet = demo.block("Or with Python");
+    assert!(snippet.starts_with("python3 - <<'EOF'\n"), "{snippet}");
     let output = Command::new("sh")
         .arg("-c")
         .arg(&snippet)
