@@ -368,3 +368,38 @@ fn demo_refuses_to_overwrite_a_config_that_is_not_a_demo_config() {
     assert!(stderr.contains("is not a demo config"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&config).expect("read"), text);
 }
+
+#[test]
+fn demo_reports_an_unreadable_or_invalid_demo_config_and_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    // A folder where the config should be: it cannot be read.
+    let folder = dir.path().join("folder.json");
+    std::fs::create_dir(&folder).expect("mkdir");
+    let output = demo_command(dir.path(), &data_dir, &folder, &[])
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("could not read"), "{stderr}");
+
+    // A demo config edited into an invalid one: every problem is reported, as by serve.
+    let config = dir.path().join("demo-config.json");
+    std::fs::write(
+        &config,
+        r#"{"demo":{"OPENAI_API_HOST":"http://x","PORT":1,"APIKEY":"k"}}"#,
+    )
+    .expect("write");
+    let output = demo_command(dir.path(), &data_dir, &config, &[])
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the config is not valid"), "{stderr}");
+    assert!(
+        stderr.contains("APIKEY") && stderr.contains("API_KEY"),
+        "{stderr}"
+    );
+}
