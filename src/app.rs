@@ -70,6 +70,7 @@ pub async fn serve(
         source,
     })?;
     let client = UpstreamClient::new()?;
+    crate::proxy::failure_log::set_interval(Duration::from_secs(args.upstream_log_seconds));
     let shared = Arc::new(
         Shared::new(client, recorder, Arc::clone(&config), args.max_body_bytes)
             .with_limits(args.max_buffered_bytes, args.listener_limits()),

@@ -2,239 +2,15 @@
 //! the records, the printed curl line and Python snippet, the config file, reload.
 
 mod common;
+mod demo_support;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use common::{client, free_port, read_records};
-
-/// Longest wait for the demo's banner.
-const START: Duration = Duration::from_secs(30);
-
-/// A running `micromodel demo` and what its banner said.
-struct Demo {
-    child: Option<Child>,
-    dir: tempfile::TempDir,
-    data_dir: PathBuf,
-    config: PathBuf,
-    /// The banner, as printed.
-    banner: String,
-    /// `http://127.0.0.1:<port>` from the banner.
-    base: String,
-    /// The data file the banner names.
-    record_file: PathBuf,
-}
-
-impl Demo {
-    fn start(extra: &[&str]) -> Demo {
-        Self::start_in(tempfile::tempdir().expect("tempdir"), extra)
-    }
-
-    fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Demo {
-        let data_dir = dir.path().join("data");
-        let config = dir.path().join("demo-config.json");
-        let mut child = demo_command(dir.path(), &data_dir, &config, extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn micromodel demo");
-        let stdout = child.stdout.take().expect("stdout");
-        let (lines_tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + START;
-        let mut banner = String::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = lines.recv_timeout(left).unwrap_or_else(|_| {
-                panic!(
-                    "no complete banner:\n{banner}\n{}",
-                    log(dir.path()).unwrap_or_default()
-                )
-            });
-            banner.push_str(&line);
-            banner.push('\n');
-            if line.starts_with("Stop with Ctrl-C.") {
-                break;
-            }
-        }
-        let base = after(&banner, "MicroModel demo is ready on ")
-            .split(' ')
-            .next()
-            .expect("address")
-            .to_owned();
-        let record_file = PathBuf::from(after(&banner, "Records go to: "));
-        Demo {
-            child: Some(child),
-            dir,
-            data_dir,
-            config,
-            banner,
-            base,
-            record_file,
-        }
-    }
-
-    /// The line of the banner that starts (after its indent) with `prefix`.
-    fn line(&self, prefix: &str) -> String {
-        self.banner
-            .lines()
-            .map(str::trim_start)
-            .find(|l| l.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{}", self.banner))
-            .to_owned()
-    }
-
-    /// The indented block of the banner that starts with `first`.
-    fn block(&self, first: &str) -> String {
-        let mut lines = self.banner.lines().skip_while(|l| !l.contains(first));
-        let mut block = String::new();
-        for line in lines.by_ref() {
-            let Some(text) = line.strip_prefix("    ") else {
-                break;
-            };
-            block.push_str(text);
-            block.push('\n');
-        }
-        block
-    }
-
-    /// Polls until the printed data file has `n` records (at most 10 s).
-    fn wait_records(&self, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let records = records_of(&self.record_file);
-            if records.len() >= n {
-                assert_eq!(records.len(), n, "more records than expected");
-                return records;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "expected {n} records in {}, have {}:\n{}",
-                self.record_file.display(),
-                records.len(),
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn logs(&self) -> String {
-        log(self.dir.path()).unwrap_or_default()
-    }
-
-    /// SIGTERM, then the exit status (at most 60 s).
-    fn stop(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("running");
-        // SAFETY: kill(2) with a pid we own; no memory is touched.
-        let rc = unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        assert_eq!(rc, 0);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "demo did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn demo_command(dir: &Path, data_dir: &Path, config: &Path, extra: &[&str]) -> Command {
-    let log = std::fs::File::create(dir.join("micromodel.log")).expect("log file");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_micromodel"));
-    command
-        .arg("demo")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--config")
-        .arg(config)
-        .args(if extra.contains(&"--port") {
-            &[][..]
-        } else {
-            &["--port", "0"][..]
-        })
-        .args(extra)
-        .current_dir(dir)
-        .env("RUST_LOG", "micromodel=debug,info")
-        .stderr(log);
-    for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"] {
-        command.env_remove(var);
-    }
-    for var in ["ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"] {
-        command.env_remove(var);
-    }
-    command
-}
-
-fn log(dir: &Path) -> Option<String> {
-    std::fs::read_to_string(dir.join("micromodel.log")).ok()
-}
-
-fn after<'a>(text: &'a str, prefix: &str) -> &'a str {
-    text.lines()
-        .find_map(|l| l.strip_prefix(prefix))
-        .unwrap_or_else(|| panic!("no {prefix:?} in:\n{text}"))
-}
-
-fn records_of(file: &Path) -> Vec<Value> {
-    match std::fs::read_to_string(file) {
-        Ok(text) => text
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("record JSON"))
-            .collect(),
-        Err(_) => Vec::new(),
-    }
-}
-
-async fn post(base: &str, path: &str, body: &Value) -> (u16, String) {
-    let response = client()
-        .post(format!("{base}{path}"))
-        .json(body)
-        .send()
-        .await
-        .expect("send");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("body"))
-}
-
-/// The JSON chunks of an SSE answer; the last event must be `[DONE]`.
-fn chunks(sse: &str) -> Vec<Value> {
-    let data: Vec<&str> = sse
-        .split("\n\n")
-        .filter_map(|e| e.trim().strip_prefix("data: "))
-        .collect();
-    assert_eq!(data.last(), Some(&"[DONE]"), "{sse}");
-    data[..data.len() - 1]
-        .iter()
-        .map(|d| serde_json::from_str(d).expect("chunk JSON"))
-        .collect()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_micromodel"))
-        .args(args)
-        .output()
-        .expect("run micromodel")
-}
+use demo_support::{after, chunks, demo_command, post, run, Demo};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_answers_chat_and_completions_whole_and_streamed_and_records_each() {
@@ -430,6 +206,7 @@ fn the_printed_curl_line_leaves_a_record() {
 fn the_printed_python_snippet_prints_the_answer() {
     let demo = Demo::start(&[]);
     let snippet = demo.block("Or with Python");
+    assert!(snippet.starts_with("python3 - <<'EOF'\n"), "{snippet}");
     let output = Command::new("sh")
         .arg("-c")
         .arg(&snippet)
@@ -590,4 +367,39 @@ fn demo_refuses_to_overwrite_a_config_that_is_not_a_demo_config() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is not a demo config"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&config).expect("read"), text);
+}
+
+#[test]
+fn demo_reports_an_unreadable_or_invalid_demo_config_and_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    // A folder where the config should be: it cannot be read.
+    let folder = dir.path().join("folder.json");
+    std::fs::create_dir(&folder).expect("mkdir");
+    let output = demo_command(dir.path(), &data_dir, &folder, &[])
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("could not read"), "{stderr}");
+
+    // A demo config edited into an invalid one: every problem is reported, as by serve.
+    let config = dir.path().join("demo-config.json");
+    std::fs::write(
+        &config,
+        r#"{"demo":{"OPENAI_API_HOST":"http://x","PORT":1,"APIKEY":"k"}}"#,
+    )
+    .expect("write");
+    let output = demo_command(dir.path(), &data_dir, &config, &[])
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the config is not valid"), "{stderr}");
+    assert!(
+        stderr.contains("APIKEY") && stderr.contains("API_KEY"),
+        "{stderr}"
+    );
 }

@@ -23,8 +23,10 @@ use super::DatasetError;
 pub struct DayStats {
     /// The workflow (`*` for the total).
     pub workflow: String,
-    /// The day, `YYYY-MM-DD` (`*` for the total).
+    /// The day, `YYYY-MM-DD` as `--since`/`--until` take it (`*` for the total).
     pub date: String,
+    /// The day folder's name, `DD-MM-YYYY` (`*` for the total).
+    pub folder: String,
     /// Valid records.
     pub records: u64,
     /// Lines that are not valid records (torn last lines included).
@@ -107,6 +109,7 @@ pub fn collect(data_dirs: &[std::path::PathBuf]) -> Result<Stats, DatasetError> 
                 let stats = DayStats {
                     workflow: file.workflow.clone(),
                     date: file.date.format("%Y-%m-%d").to_string(),
+                    folder: folder_name(&file.path),
                     ..DayStats::default()
                 };
                 (stats, HashSet::new())
@@ -128,6 +131,7 @@ pub fn collect(data_dirs: &[std::path::PathBuf]) -> Result<Stats, DatasetError> 
         total: DayStats {
             workflow: "*".to_owned(),
             date: "*".to_owned(),
+            folder: "*".to_owned(),
             ..DayStats::default()
         },
         ..Stats::default()
@@ -157,9 +161,24 @@ fn count(day: &mut DayStats, seen: &mut HashSet<u64>, record: &Record) {
     }
 }
 
+/// The name of the day folder holding `data_file`, as it is on disk.
+fn folder_name(data_file: &std::path::Path) -> String {
+    data_file
+        .parent()
+        .and_then(std::path::Path::file_name)
+        .map_or_else(String::new, |name| name.to_string_lossy().into_owned())
+}
+
+/// The first line of the text report: which date notation it uses.
+pub const DATES_NOTE: &str = "Days are UTC dates written YYYY-MM-DD, as --since and --until \
+                              take them; their folders are named DD-MM-YYYY (shown as `folder`).";
+
 /// The text report.
 pub fn render(stats: &Stats) -> String {
     let mut out = String::new();
+    if !stats.days.is_empty() {
+        let _ = writeln!(out, "{DATES_NOTE}");
+    }
     for day in stats.days.iter().chain(std::iter::once(&stats.total)) {
         let title = if day.workflow == "*" {
             "total".to_owned()
@@ -179,6 +198,9 @@ pub fn render(stats: &Stats) -> String {
             day.prompt_tokens,
             day.completion_tokens
         );
+        if day.workflow != "*" {
+            let _ = writeln!(out, "  folder: {}/{}", day.workflow, day.folder);
+        }
         let _ = writeln!(out, "  models: {}", counts(&day.models));
         let _ = writeln!(out, "  finish reasons: {}", counts(&day.finish_reasons));
     }

@@ -77,8 +77,11 @@ pub fn run(args: DemoArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(demo(args)) {
-        Ok(()) => ExitCode::SUCCESS,
+    let result = runtime.block_on(demo(args));
+    // As in `serve`: a write thread stuck in the kernel must not hold the exit.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    match result {
+        Ok(stopped) => ExitCode::from(stopped.exit_code()),
         Err(DemoError::Start(StartError::Config(errors))) => {
             eprintln!(
                 "micromodel demo: the config is not valid:\n{}",
@@ -94,7 +97,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
 }
 
 /// Starts the built-in upstream, writes the config, serves until a stop.
-pub async fn demo(args: DemoArgs) -> Result<(), DemoError> {
+pub async fn demo(args: DemoArgs) -> Result<app::Stopped, DemoError> {
     let upstream = BuiltInUpstream::start()
         .await
         .map_err(DemoError::Upstream)?;
@@ -104,7 +107,7 @@ pub async fn demo(args: DemoArgs) -> Result<(), DemoError> {
     result
 }
 
-async fn serve(args: DemoArgs, upstream: &BuiltInUpstream) -> Result<(), DemoError> {
+async fn serve(args: DemoArgs, upstream: &BuiltInUpstream) -> Result<app::Stopped, DemoError> {
     let host = args.serve.host;
     let port = match args.port {
         0 => free_port(host).map_err(|source| DemoError::Port { host, source })?,

@@ -11,10 +11,11 @@ use std::time::Instant;
 use bytes::Bytes;
 use hyper::body::{Frame, Incoming};
 use tokio::time::Sleep;
-use tracing::{debug, warn};
+use tracing::warn;
 
 use super::budget::Reservation;
 use super::error::ProxyError;
+use super::failure_log::{upstream_failed, FailureKind};
 use super::forward::upstream_error;
 use super::state::Shared;
 use crate::config::Workflow;
@@ -164,6 +165,8 @@ pub struct TeeBody {
     /// Bytes passed on so far.
     received: u64,
     done: bool,
+    /// The status passed on to the client, for the failure log.
+    status: hyper::StatusCode,
 }
 
 impl TeeBody {
@@ -187,7 +190,14 @@ impl TeeBody {
             expected_len,
             received: 0,
             done: false,
+            status: hyper::StatusCode::OK,
         }
+    }
+
+    /// Sets the status passed on to the client (named by the failure log; default 200).
+    pub fn with_status(mut self, status: hyper::StatusCode) -> Self {
+        self.status = status;
+        self
     }
 
     fn timeout_error(&self) -> ProxyError {
@@ -224,8 +234,29 @@ impl TeeBody {
             recording.abandon("upstream idle timeout");
         }
         upstream_error(&self.workflow.id, "timeout");
-        warn!(host = %crate::config::Redacted(&self.workflow.api_host), "Upstream went silent past the timeout; answer cut.");
+        let cause = format!(
+            "no data for {} seconds",
+            self.workflow.timeout.as_secs_f64()
+        );
+        upstream_failed(
+            &self.workflow,
+            FailureKind::IdleTimeout,
+            self.status,
+            &cause,
+        );
     }
+}
+
+/// A body error and its causes.
+fn describe_body_error(error: &hyper::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl http_body::Body for TeeBody {
@@ -252,8 +283,9 @@ impl http_body::Body for TeeBody {
                 if let Some(recording) = this.recording.take() {
                     recording.abandon("upstream body broke");
                 }
-                debug!(%error, "Upstream body broke.");
                 upstream_error(&this.workflow.id, "invalid");
+                let cause = describe_body_error(&error);
+                upstream_failed(&this.workflow, FailureKind::BrokenBody, this.status, &cause);
                 Poll::Ready(Some(Err(std::io::Error::other(error))))
             }
             Poll::Ready(None) => {

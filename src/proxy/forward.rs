@@ -17,6 +17,7 @@ use hyper::body::{Frame, Incoming};
 use super::body::{Capture, JsonBody, Recording, TeeBody};
 use super::budget;
 use super::error::ProxyError;
+use super::failure_log::{upstream_failed, FailureKind};
 use super::headers::{request_headers, response_headers};
 use super::state::Route;
 use crate::config::Workflow;
@@ -251,19 +252,24 @@ async fn send(
         .map_err(|failed| failed.count(workflow))
 }
 
-/// A failed send and the `kind` it counts as, once the caller knows it was the upstream's
-/// fault (not the client's body).
+/// A failed send, what it counts as, and its cause, once the caller knows it was the
+/// upstream's fault (not the client's body).
 struct SendFailed {
     /// The error for the client.
     error: ProxyError,
     /// `micromodel_upstream_errors_total` kind: `connect`, `timeout` or `invalid`.
     kind: &'static str,
+    /// The finer kind the failure log names.
+    failure: FailureKind,
+    /// What went wrong, for the log line.
+    cause: String,
 }
 
 impl SendFailed {
-    /// Counts it as an upstream failure and gives the error.
+    /// Counts and logs it as an upstream failure and gives the error.
     fn count(self, workflow: &Workflow) -> ProxyError {
         upstream_error(&workflow.id, self.kind);
+        upstream_failed(workflow, self.failure, self.error.status(), &self.cause);
         self.error
     }
 }
@@ -277,12 +283,18 @@ async fn send_uncounted(
     headers: HeaderMap,
     body: UpstreamBody,
 ) -> Result<hyper::Response<Incoming>, SendFailed> {
-    let uri = upstream_uri(&workflow.api_host, path_and_query).map_err(|error| SendFailed {
-        error: ProxyError::Upstream {
-            host: crate::config::redact_userinfo(&workflow.api_host).into_owned(),
-            reason: format!("the upstream URL is invalid: {error}"),
-        },
-        kind: "invalid",
+    let host = || crate::config::redact_userinfo(&workflow.api_host).into_owned();
+    let uri = upstream_uri(&workflow.api_host, path_and_query).map_err(|error| {
+        let reason = format!("the upstream URL is invalid: {error}");
+        SendFailed {
+            error: ProxyError::Upstream {
+                host: host(),
+                reason: reason.clone(),
+            },
+            kind: "invalid",
+            failure: FailureKind::InvalidUrl,
+            cause: reason,
+        }
     })?;
     let mut request = hyper::Request::new(body);
     *request.method_mut() = method;
@@ -290,21 +302,31 @@ async fn send_uncounted(
     *request.headers_mut() = headers;
     let sent = route.shared.client.send(request);
     match tokio::time::timeout(workflow.timeout, sent).await {
+        Ok(Ok(response)) => Ok(response),
         Err(_) => Err(SendFailed {
             error: ProxyError::Timeout {
-                host: crate::config::redact_userinfo(&workflow.api_host).into_owned(),
+                host: host(),
                 seconds: workflow.timeout.as_secs_f64(),
             },
             kind: "timeout",
+            failure: FailureKind::Timeout,
+            cause: format!(
+                "no response headers within {} seconds",
+                workflow.timeout.as_secs_f64()
+            ),
         }),
-        Ok(Err(error)) => Err(SendFailed {
-            error: ProxyError::Upstream {
-                host: crate::config::redact_userinfo(&workflow.api_host).into_owned(),
-                reason: describe(&error),
-            },
-            kind: "connect",
-        }),
-        Ok(Ok(response)) => Ok(response),
+        Ok(Err(error)) => {
+            let reason = describe(&error);
+            Err(SendFailed {
+                error: ProxyError::Upstream {
+                    host: host(),
+                    reason: reason.clone(),
+                },
+                kind: "connect",
+                failure: FailureKind::of(&error),
+                cause: reason,
+            })
+        }
     }
 }
 
@@ -339,7 +361,8 @@ fn respond(
     let (parts, body) = upstream.into_parts();
     let headers = response_headers(&parts.headers);
     let expected_len = http_body::Body::size_hint(&body).exact();
-    let body = TeeBody::new(body, Arc::clone(workflow), recording, sse, expected_len);
+    let body = TeeBody::new(body, Arc::clone(workflow), recording, sse, expected_len)
+        .with_status(parts.status);
     let mut response = Response::new(Body::new(body));
     *response.status_mut() = parts.status;
     *response.headers_mut() = headers;

@@ -7,10 +7,12 @@
 //! - [`headers`]: hop-by-hop filtering.
 //! - [`path`]: refusing `..` segments, literal or percent-encoded.
 //! - [`error`]: proxy-made errors in the OpenAI shape.
+//! - [`failure_log`]: upstream failures logged once, rate-limited per workflow and kind.
 
 pub mod body;
 pub mod budget;
 pub mod error;
+pub mod failure_log;
 pub mod forward;
 pub mod headers;
 pub mod path;

@@ -196,7 +196,7 @@ impl Supervisor {
             }
         };
         if *new == *self.config {
-            debug!(
+            info!(
                 trigger,
                 generation = self.generation,
                 "Config unchanged; nothing to do."
