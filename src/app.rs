@@ -68,12 +68,10 @@ pub async fn serve(
         source,
     })?;
     let client = UpstreamClient::new()?;
-    let shared = Arc::new(Shared::new(
-        client,
-        recorder,
-        Arc::clone(&config),
-        args.max_body_bytes,
-    ));
+    let shared = Arc::new(
+        Shared::new(client, recorder, Arc::clone(&config), args.max_body_bytes)
+            .with_max_record_bytes(usize::try_from(args.max_record_bytes).unwrap_or(usize::MAX)),
+    );
     let drain = Duration::from_secs(args.drain_seconds);
     let readiness = Arc::new(Readiness::default());
     let admin = match args.admin_addr {

@@ -80,6 +80,10 @@ pub struct ServeArgs {
     /// Log format: `text` for people, `json` for log shippers. `RUST_LOG` filters.
     #[arg(long, env = "MICROMODEL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Largest SSE line, SSE event or non-streamed answer captured for the record, in bytes;
+    /// past it the answer still reaches the client but is not recorded (`too_large`).
+    #[arg(long, env = "MICROMODEL_MAX_RECORD_BYTES", default_value_t = 32 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_record_bytes: u64,
 }
 
 /// Flags of `check`.

@@ -4,12 +4,14 @@
 //! - [`forward`]: forwarding of recorded and pass-through requests.
 //! - [`body`]: the response body tee (capture for the record, idle timeout).
 //! - [`headers`]: hop-by-hop filtering.
+//! - `not_recorded`: counting and logging what the capture limits and record checks keep out.
 //! - [`error`]: proxy-made errors in the OpenAI shape.
 
 pub mod body;
 pub mod error;
 pub mod forward;
 pub mod headers;
+mod not_recorded;
 pub mod state;
 
 use std::sync::Arc;

@@ -6,6 +6,9 @@ use crate::config::{Config, Workflow};
 use crate::recorder::Recorder;
 use crate::upstream::UpstreamClient;
 
+/// The default of `--max-record-bytes` (32 MiB).
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 32 * 1024 * 1024;
+
 /// Process-wide state: one upstream client (connection reuse), one recorder, the config in
 /// force (for `workflow_id` overrides) and limits. Counters live in the metrics (`telemetry`).
 #[derive(Debug)]
@@ -18,6 +21,8 @@ pub struct Shared {
     config: RwLock<Arc<Config>>,
     /// `--max-body-bytes`.
     pub max_body_bytes: usize,
+    /// `--max-record-bytes`: the largest SSE line, event or answer captured for the record.
+    pub max_record_bytes: usize,
 }
 
 impl Shared {
@@ -33,7 +38,14 @@ impl Shared {
             recorder,
             config: RwLock::new(config),
             max_body_bytes,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
+    }
+
+    /// Sets `--max-record-bytes`.
+    pub fn with_max_record_bytes(mut self, max_record_bytes: usize) -> Self {
+        self.max_record_bytes = max_record_bytes;
+        self
     }
 
     /// The config in force (a cheap `Arc` clone; the lock is never held across an await).
