@@ -1,10 +1,8 @@
 //! Every line the recorder writes passes `micromodel validate` (issue 11, item 6).
 //!
-//! - A property test over the library: records built by the real record code
-//!   (`RecordContext::record_lines`) from random requests and answers (random nesting, strings
-//!   with escapes and lone surrogates, numbers out of range, messages without a role) are
-//!   either refused as unrecordable or written to a data folder that the real `validate`
-//!   accepts.
+//! - A property test: lines built by `RecordContext::record_lines` from random requests and
+//!   answers (nesting, escapes, surrogates, numbers, missing roles) are refused as
+//!   unrecordable or pass the real `validate`.
 //! - The real binary: each problem request through the proxy, then `micromodel validate` exits
 //!   0 and `micromodel export` names the reason of any line it skips.
 
@@ -27,7 +25,6 @@ use micromodel::record::request::RequestView;
 use micromodel::record::{parse_answer_limited, CaptureLimits, EndpointKind, StreamCapture};
 use proptest::prelude::*;
 
-// ---------------------------------------------------------------------------------------------
 // Random JSON text (not `serde_json::Value`, which cannot hold a lone surrogate or 1e400).
 
 fn string_lit() -> impl Strategy<Value = String> {
@@ -178,10 +175,8 @@ fn stream_answer() -> impl Strategy<Value = String> {
     })
 }
 
-fn finished() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2025-08-24T10:30:00.000Z")
-        .expect("time")
-        .with_timezone(&Utc)
+fn day() -> DateTime<Utc> {
+    "2025-08-24T10:30:00.000Z".parse().expect("time")
 }
 
 /// Writes `lines` where the recorder would and runs the real `validate` on the folder.
@@ -226,7 +221,7 @@ fn check_case(request: &str, answer: Result<String, String>) -> Result<(), TestC
         return Ok(()); // counted as unparsable / incomplete; nothing to record
     };
     let lines: Vec<String> = ctx
-        .record_lines(&answer, finished(), 5)
+        .record_lines(&answer, day(), 5)
         .into_iter()
         .filter_map(Result::ok)
         .collect();
@@ -255,52 +250,40 @@ proptest! {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
 // The real binary.
 
-/// The requests of the issue, as raw text (a lone surrogate cannot be built with serde_json).
-fn problem_requests() -> Vec<(&'static str, String)> {
-    let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
-    vec![
-        (
-            "lone surrogate",
-            r#"{"model":"m","messages":[{"role":"user","content":"broken \ud800 emoji"}]}"#
-                .to_owned(),
-        ),
-        (
-            "deep messages",
-            format!(
-                r#"{{"model":"m","messages":[{{"role":"user","content":{}}}]}}"#,
-                deep(200)
-            ),
-        ),
-        (
-            "deep tools",
-            format!(
-                r#"{{"model":"m","messages":[{{"role":"user","content":"t"}}],"tools":[{}]}}"#,
-                deep(200)
-            ),
-        ),
-        (
-            "number out of range",
-            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"x","n":1e400}]}]}"#
-                .to_owned(),
-        ),
-        (
-            "message without role",
-            r#"{"model":"m","messages":[{"content":"who am I"}]}"#.to_owned(),
-        ),
-        (
-            "tools not an array",
-            r#"{"model":"m","messages":[{"role":"user","content":"t"}],"tools":{"a":1}}"#
-                .to_owned(),
-        ),
-        (
-            "odd answer",
-            r#"{"model":"odd","messages":[{"role":"user","content":"odd"}]}"#.to_owned(),
-        ),
-    ]
-}
+/// The requests of the issue, as raw text (a lone surrogate cannot be built with serde_json);
+/// `DEEP` stands for 200 nested arrays.
+const PROBLEM_REQUESTS: [(&str, &str); 7] = [
+    (
+        "lone surrogate",
+        r#"{"model":"m","messages":[{"role":"user","content":"broken \ud800 emoji"}]}"#,
+    ),
+    (
+        "deep messages",
+        r#"{"model":"m","messages":[{"role":"user","content":DEEP}]}"#,
+    ),
+    (
+        "deep tools",
+        r#"{"model":"m","messages":[{"role":"user","content":"t"}],"tools":[DEEP]}"#,
+    ),
+    (
+        "number out of range",
+        r#"{"model":"m","messages":[{"role":"user","content":[{"n":1e400}]}]}"#,
+    ),
+    (
+        "message without role",
+        r#"{"model":"m","messages":[{"content":"who am I"}]}"#,
+    ),
+    (
+        "tools not an array",
+        r#"{"model":"m","messages":[{"role":"user","content":"t"}],"tools":{"a":1}}"#,
+    ),
+    (
+        "odd answer",
+        r#"{"model":"odd","messages":[{"role":"user","content":"odd"}]}"#,
+    ),
+];
 
 /// An answer with a lone surrogate in a copied field and a `usage` that is not an object.
 const ODD_ANSWER: &str = r#"{"id":"odd-1","choices":[{"index":0,"message":{"role":"assistant","content":"fine","annotations":["\udc00"]},"finish_reason":"stop"}],"usage":5}"#;
@@ -345,7 +328,9 @@ async fn problem_requests_through_the_proxy_leave_a_data_folder_that_validates()
         &one_workflow("w", &upstream.url, port, ""),
         &["--admin-addr", &format!("127.0.0.1:{admin}")],
     );
-    for (name, body) in problem_requests() {
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    for (name, body) in PROBLEM_REQUESTS {
+        let body = body.replace("DEEP", &deep);
         let response = client()
             .post(format!("{}/v1/chat/completions", Proxy::url(port)))
             .header("content-type", "application/json")
