@@ -73,7 +73,8 @@ pub async fn serve(
     crate::proxy::failure_log::set_interval(Duration::from_secs(args.upstream_log_seconds));
     let shared = Arc::new(
         Shared::new(client, recorder, Arc::clone(&config), args.max_body_bytes)
-            .with_limits(args.max_buffered_bytes, args.listener_limits()),
+            .with_limits(args.max_buffered_bytes, args.listener_limits())
+            .with_max_record_bytes(usize::try_from(args.max_record_bytes).unwrap_or(usize::MAX)),
     );
     let drain = Duration::from_secs(args.drain_seconds);
     let readiness = Arc::new(Readiness::default());

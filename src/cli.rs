@@ -105,6 +105,10 @@ pub struct ServeArgs {
     /// Request body bytes held in memory at once, all requests together (over it: 503).
     #[arg(long, env = "MICROMODEL_MAX_BUFFERED_BYTES", default_value_t = 256 * 1024 * 1024)]
     pub max_buffered_bytes: usize,
+    /// Largest SSE line, SSE event or non-streamed answer captured for the record, in bytes;
+    /// past it the answer still reaches the client but is not recorded (`too_large`).
+    #[arg(long, env = "MICROMODEL_MAX_RECORD_BYTES", default_value_t = 32 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_record_bytes: u64,
 }
 
 impl ServeArgs {

@@ -18,7 +18,10 @@ pub const STREAMS_ACTIVE: &str = "micromodel_streams_active";
 /// `micromodel_records_written_total{workflow}`
 pub const RECORDS_WRITTEN: &str = "micromodel_records_written_total";
 /// `micromodel_records_dropped_total{reason}`; reason: queue_full, recorder_stopped,
-/// incomplete (an answer that ended without a finish reason), unparsable
+/// incomplete (an answer that ended without a finish reason), unparsable, too_large (an SSE
+/// line, event or answer past `--max-record-bytes`), unexpected_choice (one per choice whose
+/// `index` is not below the request's `n` × prompts), unrecordable (a line the data tools
+/// could not read back, see `record::recordable`)
 pub const RECORDS_DROPPED: &str = "micromodel_records_dropped_total";
 /// `micromodel_recorder_queue_depth`
 pub const QUEUE_DEPTH: &str = "micromodel_recorder_queue_depth";

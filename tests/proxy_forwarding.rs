@@ -266,7 +266,7 @@ async fn oversized_body_is_413_and_never_reaches_upstream() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_answer_over_the_body_limit_is_passed_on_whole_but_not_recorded() {
+async fn an_answer_over_the_record_limit_is_passed_on_whole_but_not_recorded() {
     let long = "y".repeat(3000);
     let answer = common::upstream::chat_completion(&long);
     let upstream = FakeUpstream::start(move |_| {
@@ -276,7 +276,7 @@ async fn an_answer_over_the_body_limit_is_passed_on_whole_but_not_recorded() {
     let port = free_port();
     let proxy = Proxy::start(
         &one_workflow("huge", &upstream.url, port, ""),
-        &["--max-body-bytes", "1000"],
+        &["--max-record-bytes", "1000"],
     );
     let response = client()
         .post(format!("{}/v1/chat/completions", Proxy::url(port)))
@@ -287,7 +287,7 @@ async fn an_answer_over_the_body_limit_is_passed_on_whole_but_not_recorded() {
     assert_eq!(response.status(), 200);
     let got: Value = response.json().await.expect("json");
     assert_eq!(got, common::upstream::chat_completion(&long));
-    proxy.wait_log("larger than --max-body-bytes", 1);
+    proxy.wait_log("larger than --max-record-bytes", 1);
     assert!(proxy.records("huge").is_empty());
 }
 

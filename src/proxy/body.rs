@@ -17,18 +17,19 @@ use super::budget::Reservation;
 use super::error::ProxyError;
 use super::failure_log::{upstream_failed, FailureKind};
 use super::forward::upstream_error;
+use super::not_recorded;
 use super::state::Shared;
 use crate::config::Workflow;
 use crate::record::line::RecordContext;
-use crate::record::parse_answer::parse_answer;
-use crate::record::stream::StreamCapture;
+use crate::record::parse_answer::parse_answer_limited;
+use crate::record::stream::{Incomplete, StreamCapture};
 use crate::recorder::RecordLine;
 use crate::telemetry::{RECORDS_DROPPED, STREAMS_ACTIVE};
 
 /// How the answer is captured for the record.
 pub enum Capture {
     /// A non-streamed JSON body, kept until it ends: its chunks (shared with what is passed
-    /// on, not copied), unless it grew past `--max-body-bytes`.
+    /// on, not copied), up to `--max-record-bytes`.
     Json(JsonBody),
     /// An SSE stream, assembled incrementally.
     Stream(Box<StreamCapture>),
@@ -60,7 +61,7 @@ pub struct Recording {
     pub capture: Capture,
     /// When the request arrived.
     pub started: Instant,
-    /// The recorder (and the body size limit).
+    /// The recorder (and the record size limit).
     pub shared: Arc<Shared>,
     /// The request body's share of `--max-buffered-bytes`: the record keeps slices of the
     /// body until the answer ends.
@@ -68,18 +69,39 @@ pub struct Recording {
 }
 
 impl Recording {
-    fn feed(&mut self, chunk: &Bytes) {
+    /// Feeds the next chunk; false when the capture went past `--max-record-bytes` (then it
+    /// holds nothing and must be given up with [`too_large`](Self::too_large)).
+    fn feed(&mut self, chunk: &Bytes) -> bool {
         match &mut self.capture {
             Capture::Json(body) => {
-                body.len += chunk.len();
-                if body.len <= self.shared.max_body_bytes {
-                    body.chunks.push(chunk.clone());
-                } else {
-                    body.chunks.clear();
+                body.len = body.len.saturating_add(chunk.len());
+                if body.len > self.shared.max_record_bytes {
+                    body.chunks = Vec::new();
+                    return false;
                 }
+                body.chunks.push(chunk.clone());
+                true
             }
-            Capture::Stream(capture) => capture.feed(chunk),
+            Capture::Stream(capture) => {
+                capture.feed(chunk);
+                !capture.too_large()
+            }
         }
+    }
+
+    /// The capture went past `--max-record-bytes`: count and log; the rest of the answer
+    /// passes through without being looked at.
+    fn too_large(self) {
+        let (upstream_id, what) = match &self.capture {
+            Capture::Stream(capture) => (capture.upstream_id(), "stream line, event or answer"),
+            Capture::Json(_) => (None, "answer body"),
+        };
+        not_recorded::too_large(
+            &self.ctx.workflow_id,
+            upstream_id,
+            what,
+            self.shared.max_record_bytes,
+        );
     }
 
     /// Whether the stream's end was seen (`data: [DONE]` or an error event).
@@ -92,45 +114,52 @@ impl Recording {
         let latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let finished = chrono::Utc::now();
         let workflow = self.ctx.workflow_id.as_str();
-        let answer = match self.capture {
-            Capture::Json(body) if body.len > self.shared.max_body_bytes => {
-                metrics::counter!(RECORDS_DROPPED, "reason" => "unparsable").increment(1);
-                warn!(
-                    workflow,
-                    bytes = body.len,
-                    limit = self.shared.max_body_bytes,
-                    "Upstream answer is larger than --max-body-bytes; not recorded."
-                );
-                return;
+        let max_choices = self.ctx.max_choices();
+        let (answer, left_out) = match self.capture {
+            Capture::Json(body) => {
+                match parse_answer_limited(self.ctx.endpoint, &body.whole(), max_choices) {
+                    Ok(parsed) => parsed,
+                    Err(error) => {
+                        metrics::counter!(RECORDS_DROPPED, "reason" => "unparsable").increment(1);
+                        warn!(workflow, %error, "Upstream answer could not be parsed; not recorded.");
+                        return;
+                    }
+                }
             }
-            Capture::Json(body) => match parse_answer(self.ctx.endpoint, &body.whole()) {
-                Ok(answer) => answer,
-                Err(error) => {
-                    metrics::counter!(RECORDS_DROPPED, "reason" => "unparsable").increment(1);
-                    warn!(workflow, %error, "Upstream answer could not be parsed; not recorded.");
-                    return;
+            Capture::Stream(capture) => {
+                let left_out = capture.unexpected_choices();
+                match capture.finish() {
+                    Ok(answer) => (answer, left_out),
+                    Err(Incomplete::TooLarge { id, limit }) => {
+                        let what = "stream answer";
+                        return not_recorded::too_large(workflow, id.as_deref(), what, limit);
+                    }
+                    Err(incomplete) => {
+                        metrics::counter!(RECORDS_DROPPED, "reason" => "incomplete").increment(1);
+                        warn!(
+                            workflow,
+                            upstream_id = incomplete.upstream_id().unwrap_or("-"),
+                            %incomplete,
+                            "Stream ended without a finish reason; not recorded."
+                        );
+                        return;
+                    }
                 }
-            },
-            Capture::Stream(capture) => match capture.finish() {
-                Ok(answer) => answer,
-                Err(incomplete) => {
-                    metrics::counter!(RECORDS_DROPPED, "reason" => "incomplete").increment(1);
-                    warn!(
-                        workflow,
-                        upstream_id = incomplete.upstream_id().unwrap_or("-"),
-                        %incomplete,
-                        "Stream ended without a finish reason; not recorded."
-                    );
-                    return;
-                }
-            },
+            }
         };
-        for json in self.ctx.lines(&answer, finished, latency_ms) {
-            self.shared.recorder.submit(RecordLine {
-                workflow_id: self.ctx.workflow_id.clone(),
-                timestamp: finished,
-                json,
-            });
+        let upstream_id = answer.id.as_deref();
+        if left_out > 0 {
+            not_recorded::unexpected_choices(workflow, upstream_id, left_out, max_choices);
+        }
+        for line in self.ctx.record_lines(&answer, finished, latency_ms) {
+            match line {
+                Ok(json) => self.shared.recorder.submit(RecordLine {
+                    workflow_id: self.ctx.workflow_id.clone(),
+                    timestamp: finished,
+                    json,
+                }),
+                Err(why) => not_recorded::unrecordable(workflow, upstream_id, &why),
+            }
         }
     }
 
@@ -212,8 +241,11 @@ impl TeeBody {
     fn on_data(&mut self, chunk: &Bytes) {
         let deadline = tokio::time::Instant::now() + self.workflow.timeout;
         self.sleep.as_mut().reset(deadline);
-        if let Some(recording) = &mut self.recording {
-            recording.feed(chunk);
+        let over_limit = self.recording.as_mut().is_some_and(|r| !r.feed(chunk));
+        if over_limit {
+            if let Some(recording) = self.recording.take() {
+                recording.too_large();
+            }
         }
         self.received += chunk.len() as u64;
         // `[DONE]` (or an error event) ends the answer even if the upstream has not closed

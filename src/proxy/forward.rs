@@ -23,7 +23,7 @@ use super::state::Route;
 use crate::config::Workflow;
 use crate::record::line::RecordContext;
 use crate::record::request::{RequestError, RequestView};
-use crate::record::stream::StreamCapture;
+use crate::record::stream::{CaptureLimits, StreamCapture};
 use crate::record::EndpointKind;
 use crate::telemetry::UPSTREAM_ERRORS;
 use crate::upstream::{full_body, upstream_uri, UpstreamBody};
@@ -94,7 +94,13 @@ pub async fn recorded(
     let status = upstream.status();
     let sse = is_sse(upstream.headers());
     let capture = match (status.is_success(), sse, ctx.stream) {
-        (true, true, _) => Some(Capture::Stream(Box::new(StreamCapture::new(kind)))),
+        (true, true, _) => Some(Capture::Stream(Box::new(StreamCapture::with_limits(
+            kind,
+            CaptureLimits {
+                max_bytes: shared.max_record_bytes,
+                max_choices: ctx.max_choices(),
+            },
+        )))),
         (true, false, false) => Some(Capture::Json(JsonBody::default())),
         // A non-2xx answer, or `stream: true` answered without SSE: passed on, not recorded.
         _ => None,

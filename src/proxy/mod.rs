@@ -6,6 +6,7 @@
 //! - [`budget`]: the process-wide budget for request bodies held in memory.
 //! - [`headers`]: hop-by-hop filtering.
 //! - [`path`]: refusing `..` segments, literal or percent-encoded.
+//! - `not_recorded`: counting and logging what the capture limits and record checks keep out.
 //! - [`error`]: proxy-made errors in the OpenAI shape.
 //! - [`failure_log`]: upstream failures logged once, rate-limited per workflow and kind.
 
@@ -15,6 +16,7 @@ pub mod error;
 pub mod failure_log;
 pub mod forward;
 pub mod headers;
+mod not_recorded;
 pub mod path;
 pub mod state;
 

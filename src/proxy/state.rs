@@ -10,6 +10,8 @@ use crate::upstream::UpstreamClient;
 
 /// The default `--max-buffered-bytes`: 256 MiB.
 pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 256 * 1024 * 1024;
+/// The default of `--max-record-bytes` (32 MiB).
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 32 * 1024 * 1024;
 
 /// Process-wide state: one upstream client (connection reuse), one recorder, the config in
 /// force (for `workflow_id` overrides) and limits. Counters live in the metrics (`telemetry`).
@@ -27,6 +29,8 @@ pub struct Shared {
     pub buffered: Arc<BufferBudget>,
     /// Time limits and the connection budget of the workflow listeners.
     pub limits: Limits,
+    /// `--max-record-bytes`: the largest SSE line, event or answer captured for the record.
+    pub max_record_bytes: usize,
 }
 
 impl Shared {
@@ -44,6 +48,7 @@ impl Shared {
             max_body_bytes,
             buffered: BufferBudget::new(DEFAULT_MAX_BUFFERED_BYTES),
             limits: Limits::default(),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
     }
 
@@ -51,6 +56,12 @@ impl Shared {
     pub fn with_limits(mut self, max_buffered_bytes: usize, limits: Limits) -> Self {
         self.buffered = BufferBudget::new(max_buffered_bytes);
         self.limits = limits;
+        self
+    }
+
+    /// Sets `--max-record-bytes`.
+    pub fn with_max_record_bytes(mut self, max_record_bytes: usize) -> Self {
+        self.max_record_bytes = max_record_bytes;
         self
     }
 

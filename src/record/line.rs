@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::answer::{Answer, AssistantMessage, Choice};
+use super::recordable::{self, Unrecordable};
 use super::request::{minify_json, RequestView};
 use super::EndpointKind;
 
@@ -28,6 +29,10 @@ pub struct RecordContext {
     n: u32,
     /// The request asked for a stream.
     pub stream: bool,
+    /// Completions: how many prompts the request has (1 for chat).
+    prompts: u32,
+    /// Why the request's side cannot be recorded (checked once for every choice).
+    refused: Option<Unrecordable>,
 }
 
 impl RecordContext {
@@ -39,6 +44,14 @@ impl RecordContext {
         body: &Bytes,
     ) -> Self {
         let slice = |raw: &RawValue| body.slice_ref(raw.get().as_bytes());
+        let messages = view.get_non_null("messages");
+        let tools = view.get_non_null("tools");
+        let refused = match (endpoint, messages) {
+            (EndpointKind::Chat, Some(m)) => recordable::check_messages(m).err(),
+            _ => None,
+        }
+        .or_else(|| tools.and_then(|t| recordable::check_tools(t).err()));
+        let prompt = view.get_non_null("prompt");
         RecordContext {
             endpoint,
             workflow_id,
@@ -51,10 +64,43 @@ impl RecordContext {
                 EndpointKind::Completions => view.get_non_null("prompt").map(slice),
                 EndpointKind::Chat => None,
             },
-            tools: view.get_non_null("tools").map(slice),
+            tools: tools.map(slice),
             n: view.n(),
             stream: view.is_stream(),
+            prompts: match endpoint {
+                EndpointKind::Completions => prompt.map_or(1, prompt_count),
+                EndpointKind::Chat => 1,
+            },
+            refused,
         }
+    }
+
+    /// Choices with an `index` at or above this answer nothing that was asked: `n` × the
+    /// number of prompts.
+    pub fn max_choices(&self) -> u32 {
+        self.n.saturating_mul(self.prompts)
+    }
+
+    /// The lines to write, one per choice of `answer`: each as [`lines`](Self::lines) builds
+    /// it, checked and repaired by [`recordable`], or why it is not recordable.
+    pub fn record_lines(
+        &self,
+        answer: &Answer,
+        finished: DateTime<Utc>,
+        latency_ms: u64,
+    ) -> Vec<Result<String, Unrecordable>> {
+        if let Some(why) = &self.refused {
+            return answer.choices.iter().map(|_| Err(why.clone())).collect();
+        }
+        answer
+            .choices
+            .iter()
+            .zip(self.lines(answer, finished, latency_ms))
+            .map(|(choice, line)| {
+                recordable::check_answer(&choice.message)?;
+                recordable::check_line(line)
+            })
+            .collect()
     }
 
     /// One JSON line (without newline) per choice of `answer`.
@@ -78,7 +124,8 @@ impl RecordContext {
                     workflow_id: &self.workflow_id,
                     tools,
                     finish_reason: choice.finish_reason.as_deref(),
-                    usage: answer.usage.as_deref(),
+                    // The record format wants an object; anything else is left out.
+                    usage: answer.usage.as_deref().filter(|u| u.get().starts_with('{')),
                     stream: self.stream,
                     latency_ms,
                     request_id: answer.id.as_deref(),
@@ -143,6 +190,25 @@ impl RecordContext {
             }
         }
         text
+    }
+}
+
+/// How many prompts a completions `prompt` holds: the length of an array of strings or of
+/// token arrays; 1 otherwise (a string, or one array of token ids).
+fn prompt_count(prompt: &RawValue) -> u32 {
+    let text = prompt.get();
+    if !text.starts_with('[') {
+        return 1;
+    }
+    match serde_json::from_str::<Vec<&RawValue>>(text) {
+        Ok(items)
+            if items
+                .first()
+                .is_some_and(|i| i.get().starts_with(['"', '['])) =>
+        {
+            u32::try_from(items.len()).unwrap_or(u32::MAX).max(1)
+        }
+        _ => 1,
     }
 }
 

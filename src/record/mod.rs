@@ -5,19 +5,24 @@
 //! - [`request`]: one parse of a recorded request's body ([`request::RequestView`]).
 //! - [`line`]: record lines from the request context and the answer.
 //! - [`sse`]: an incremental Server-Sent Events parser.
+//! - [`recordable`]: what the recorder refuses (or repairs) so that `validate` accepts
+//!   every line it writes.
 //! - [`stream`]: [`StreamCapture`], a streamed answer → [`Answer`], as it passes through.
 
 pub mod answer;
+mod choice_acc;
+mod chunk;
 pub mod line;
 pub mod parse_answer;
+pub mod recordable;
 pub mod request;
 pub mod sse;
 pub mod stream;
 
 pub use answer::{Answer, AssistantMessage, Choice, FunctionCall, ReasoningKey, ToolCall};
-pub use parse_answer::{parse_answer, AnswerError};
+pub use parse_answer::{parse_answer, parse_answer_limited, AnswerError};
 pub use sse::{SseEvent, SseParser};
-pub use stream::{Incomplete, StreamCapture};
+pub use stream::{CaptureLimits, Incomplete, StreamCapture};
 
 /// The two recorded endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

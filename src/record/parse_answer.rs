@@ -35,13 +35,29 @@ pub enum AnswerError {
 /// Choices are returned sorted by `index` (default: their position). See the
 /// [module docs](self) for the normalisation.
 pub fn parse_answer(kind: EndpointKind, body: &[u8]) -> Result<Answer, AnswerError> {
+    parse_answer_limited(kind, body, u32::MAX).map(|(answer, _)| answer)
+}
+
+/// Like [`parse_answer`], keeping only the choices whose `index` is below `max_choices` (the
+/// request's `n` × prompts); also returns how many choices were left out.
+pub fn parse_answer_limited(
+    kind: EndpointKind,
+    body: &[u8],
+    max_choices: u32,
+) -> Result<(Answer, u64), AnswerError> {
     let raw: RawBody<'_> = serde_json::from_slice(body)?;
     if let Some(error) = raw.error {
         return Err(AnswerError::UpstreamError(error_message(error)));
     }
     let raw_choices = raw.choices.ok_or(AnswerError::NoChoices)?;
-    let mut choices = Vec::with_capacity(raw_choices.len());
+    let mut choices = Vec::with_capacity(raw_choices.len().min(max_choices as usize));
+    let mut left_out = 0;
     for (position, choice) in raw_choices.into_iter().enumerate() {
+        let index = choice.index.unwrap_or_else(|| position_index(position));
+        if index >= max_choices {
+            left_out += 1;
+            continue;
+        }
         let mut message = match kind {
             EndpointKind::Chat => choice.message.map(|m| m.0).unwrap_or_default(),
             EndpointKind::Completions => AssistantMessage {
@@ -51,17 +67,18 @@ pub fn parse_answer(kind: EndpointKind, body: &[u8]) -> Result<Answer, AnswerErr
         };
         normalise_message(&mut message);
         choices.push(Choice {
-            index: choice.index.unwrap_or_else(|| position_index(position)),
+            index,
             message,
             finish_reason: choice.finish_reason,
         });
     }
     choices.sort_by_key(|c| c.index);
-    Ok(Answer {
+    let answer = Answer {
         id: raw.id.map(|id| id.0),
         choices,
         usage: raw.usage,
-    })
+    };
+    Ok((answer, left_out))
 }
 
 /// The normalisation shared by streamed and non-streamed answers: an empty `content` next to
@@ -351,6 +368,16 @@ mod tests {
             ),
             Err(AnswerError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn choices_at_or_above_the_limit_are_left_out() {
+        let body = br#"{"choices":[{"index":0,"message":{"content":"a"}},{"index":5,"message":{}},
+            {"message":{}},{"message":{}}]}"#;
+        let (answer, left_out) = parse_answer_limited(EndpointKind::Chat, body, 3).expect("parses");
+        let indexes: Vec<u32> = answer.choices.iter().map(|c| c.index).collect();
+        assert_eq!(indexes, vec![0, 2]);
+        assert_eq!(left_out, 2);
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! `data:` lines of one event are joined with `\n`; one space after the colon is dropped; a blank
 //! line dispatches the event. Only the unfinished line and the current event's data are
 //! buffered, so memory is bounded by the largest event, not by the stream's length.
+//!
+//! With a limit ([`SseParser::with_limit`]), a line or an event's data that grows past it
+//! stops the parser for good ([`SseParser::overflowed`]): its buffers are freed and every later
+//! byte is ignored, so a hostile stream (a line without a newline, `data:` lines without a
+//! blank line) cannot make it hold more than the limit.
 
 /// Buffers above this capacity are shrunk back after an event, so that one huge event does not
 /// pin its memory for the rest of a long stream.
@@ -35,6 +40,10 @@ pub struct SseParser {
     pending_cr: bool,
     /// Whether the first line has been started (for stripping a leading BOM).
     started: bool,
+    /// The largest line or event data buffered, in bytes (`None`: no limit).
+    limit: Option<usize>,
+    /// A line or an event went past `limit`: the parser stopped and holds nothing.
+    overflowed: bool,
 }
 
 impl SseParser {
@@ -43,8 +52,41 @@ impl SseParser {
         Self::default()
     }
 
+    /// A parser that stops (see [`overflowed`](Self::overflowed)) once a line or an event's
+    /// data is larger than `limit` bytes.
+    pub fn with_limit(limit: usize) -> Self {
+        SseParser {
+            limit: Some(limit),
+            ..SseParser::default()
+        }
+    }
+
+    /// Whether a line or an event went past the limit: the parser holds nothing and ignores
+    /// everything from then on.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// Whether `len` more bytes on top of `held` go past the limit.
+    fn over(&self, held: usize, len: usize) -> bool {
+        self.limit
+            .is_some_and(|limit| held.saturating_add(len) > limit)
+    }
+
+    /// Stops the parser and frees its buffers.
+    fn overflow(&mut self) {
+        self.overflowed = true;
+        self.line = Vec::new();
+        self.data = String::new();
+        self.event = String::new();
+        self.has_data = false;
+    }
+
     /// Feeds the next bytes of the stream, calling `on_event` for every event they complete.
     pub fn feed<F: FnMut(SseEvent<'_>)>(&mut self, mut bytes: &[u8], mut on_event: F) {
+        if self.overflowed {
+            return;
+        }
         if self.pending_cr && !bytes.is_empty() {
             self.pending_cr = false;
             if let Some(rest) = bytes.strip_prefix(b"\n") {
@@ -62,6 +104,9 @@ impl SseParser {
                     None => self.pending_cr = true,
                 }
             }
+            if self.over(self.line.len(), line.len()) {
+                return self.overflow();
+            }
             if self.line.is_empty() {
                 self.process_line(line, &mut on_event);
             } else {
@@ -74,6 +119,13 @@ impl SseParser {
                 }
                 self.line = full;
             }
+            if self.overflowed {
+                // Frees the line buffer put back above too.
+                return self.overflow();
+            }
+        }
+        if self.over(self.line.len(), bytes.len()) {
+            return self.overflow();
         }
         self.line.extend_from_slice(bytes);
     }
@@ -81,6 +133,9 @@ impl SseParser {
     /// Ends the stream: an unterminated last line is taken as a line, and a pending event is
     /// dispatched even without its blank line (lenient: some servers omit the last one).
     pub fn finish<F: FnMut(SseEvent<'_>)>(&mut self, mut on_event: F) {
+        if self.overflowed {
+            return;
+        }
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
             self.process_line(&line, &mut on_event);
@@ -113,6 +168,9 @@ impl SseParser {
         };
         match field {
             b"data" => {
+                if self.over(self.data.len(), value.len() + 1) {
+                    return self.overflow();
+                }
                 self.has_data = true;
                 self.data.push_str(&String::from_utf8_lossy(value));
                 self.data.push('\n');
@@ -143,158 +201,4 @@ impl SseParser {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// (event, data) pairs, owned.
-    type Events = Vec<(Option<String>, String)>;
-
-    fn collect(chunks: &[&[u8]]) -> Events {
-        let mut parser = SseParser::new();
-        let mut out = Vec::new();
-        let mut push = |e: SseEvent<'_>| out.push((e.event.map(str::to_owned), e.data.to_owned()));
-        for chunk in chunks {
-            parser.feed(chunk, &mut push);
-        }
-        parser.finish(&mut push);
-        out
-    }
-
-    fn whole(input: &str) -> Events {
-        collect(&[input.as_bytes()])
-    }
-
-    fn ev(data: &str) -> (Option<String>, String) {
-        (None, data.to_owned())
-    }
-
-    #[test]
-    fn lf_lines() {
-        assert_eq!(whole("data: a\n\ndata: b\n\n"), vec![ev("a"), ev("b")]);
-    }
-
-    #[test]
-    fn crlf_lines() {
-        assert_eq!(
-            whole("data: a\r\n\r\ndata: b\r\n\r\n"),
-            vec![ev("a"), ev("b")]
-        );
-    }
-
-    #[test]
-    fn cr_lines() {
-        assert_eq!(whole("data: a\r\rdata: b\r\r"), vec![ev("a"), ev("b")]);
-    }
-
-    #[test]
-    fn mixed_line_ends() {
-        assert_eq!(
-            whole("data: a\r\n\ndata: b\r\rdata: c\n\r\n"),
-            vec![ev("a"), ev("b"), ev("c")]
-        );
-    }
-
-    #[test]
-    fn comments_are_ignored() {
-        assert_eq!(
-            whole(": keep-alive\n\n: OPENROUTER PROCESSING\ndata: x\n\n"),
-            vec![ev("x")]
-        );
-    }
-
-    #[test]
-    fn multi_line_data_joined_with_lf() {
-        assert_eq!(
-            whole("data: one\ndata:two\ndata:  three\n\n"),
-            vec![ev("one\ntwo\n three")]
-        );
-    }
-
-    #[test]
-    fn event_field_and_reset() {
-        assert_eq!(
-            whole("event: error\ndata: {}\n\ndata: next\n\n"),
-            vec![(Some("error".to_owned()), "{}".to_owned()), ev("next")]
-        );
-    }
-
-    #[test]
-    fn empty_data_is_an_event_and_no_data_is_not() {
-        assert_eq!(whole("data\n\nevent: x\n\nid: 3\n\n"), vec![ev("")]);
-    }
-
-    #[test]
-    fn colon_in_value_kept() {
-        assert_eq!(
-            whole("data: {\"a\":\"b: c\"}\n\n"),
-            vec![ev("{\"a\":\"b: c\"}")]
-        );
-    }
-
-    #[test]
-    fn bom_stripped_once() {
-        assert_eq!(whole("\u{feff}data: a\n\n"), vec![ev("a")]);
-    }
-
-    #[test]
-    fn unterminated_last_event_flushed_at_finish() {
-        assert_eq!(
-            whole("data: a\n\ndata: [DONE]"),
-            vec![ev("a"), ev("[DONE]")]
-        );
-        assert_eq!(
-            whole("data: a\n\ndata: [DONE]\n"),
-            vec![ev("a"), ev("[DONE]")]
-        );
-    }
-
-    #[test]
-    fn split_at_every_byte_boundary() {
-        let input =
-            "\u{feff}: hi\r\nevent: message\r\ndata: h\u{e9}llo \u{1f600}\r\ndata:x\r\n\r\n\
-                     data: b\r\rdata: c\n\ndata: d\r\n\r\n:c\rdata: [DONE]\n\n";
-        let expected = whole(input);
-        assert_eq!(expected.len(), 5);
-        let bytes = input.as_bytes();
-        for cut in 0..=bytes.len() {
-            let (a, b) = bytes.split_at(cut);
-            assert_eq!(collect(&[a, b]), expected, "cut at {cut}");
-        }
-        for cut1 in 0..=bytes.len() {
-            for cut2 in cut1..=bytes.len() {
-                let parts = [&bytes[..cut1], &bytes[cut1..cut2], &bytes[cut2..]];
-                assert_eq!(collect(&parts), expected, "cuts at {cut1},{cut2}");
-            }
-        }
-        let singles: Vec<&[u8]> = bytes.chunks(1).collect();
-        assert_eq!(collect(&singles), expected);
-    }
-
-    #[test]
-    fn cr_at_chunk_end_then_lf() {
-        assert_eq!(collect(&[b"data: a\r", b"\n\r", b"\n"]), vec![ev("a")]);
-        assert_eq!(
-            collect(&[b"data: a\r", b"", b"\n\r", b"", b"\n"]),
-            vec![ev("a")]
-        );
-        // A lone CR at a chunk end followed by a new line's text.
-        assert_eq!(
-            collect(&[b"data: a\r", b"\r", b"data: b\r\r"]),
-            vec![ev("a"), ev("b")]
-        );
-    }
-
-    #[test]
-    fn buffers_stay_bounded() {
-        let mut parser = SseParser::new();
-        let big = format!("data: {}\n\n", "x".repeat(1 << 20));
-        let mut n = 0;
-        parser.feed(big.as_bytes(), |_| n += 1);
-        for _ in 0..1000 {
-            parser.feed(b"data: small\n\n", |_| n += 1);
-        }
-        assert_eq!(n, 1001);
-        assert!(parser.line.capacity() <= KEEP_CAPACITY);
-        assert!(parser.data.capacity() <= KEEP_CAPACITY);
-    }
-}
+mod tests;

@@ -5,18 +5,23 @@
 //! the strings the record needs: content, refusal and reasoning concatenated, tool calls joined
 //! by their `index`, role and finish reason. The stream is never buffered whole.
 //!
+//! [`CaptureLimits`] bound what a hostile or broken upstream can make it hold: a line, an event
+//! or the assembled answer larger than `max_bytes` stops the capture ([`StreamCapture::too_large`],
+//! buffers freed), and choices whose `index` is not below `max_choices` (the request's `n` times
+//! its prompts) are ignored and counted ([`StreamCapture::unexpected_choices`]).
+//!
 //! The result equals what [`parse_answer`](super::parse_answer::parse_answer) gives for the
 //! equivalent non-streamed body (both apply the same normalisation), except `extra`, which only
 //! a non-streamed message can have.
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::Value;
 
-use super::answer::{Answer, AssistantMessage, Choice, FunctionCall, ReasoningKey, ToolCall};
-use super::parse_answer::{error_message, normalise_message, position_index, LenientString};
+use super::answer::Answer;
+use super::choice_acc::{ChoiceAcc, ENTRY_COST};
+use super::chunk::{error_text, Chunk};
+use super::parse_answer::{error_message, position_index};
 use super::sse::{SseEvent, SseParser};
 use super::EndpointKind;
 
@@ -38,15 +43,42 @@ pub enum Incomplete {
         /// The error's `message`, or its JSON text.
         message: String,
     },
+    /// A line, an event or the assembled answer went past `--max-record-bytes`.
+    #[error("stream capture stopped: larger than {limit} bytes (upstream id: {})", id.as_deref().unwrap_or("none"))]
+    TooLarge {
+        /// The upstream's `id`, when a chunk carried one.
+        id: Option<String>,
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 impl Incomplete {
     /// The upstream's `id`, when a chunk carried one.
     pub fn upstream_id(&self) -> Option<&str> {
         match self {
-            Incomplete::NoFinishReason { id } | Incomplete::UpstreamError { id, .. } => {
-                id.as_deref()
-            }
+            Incomplete::NoFinishReason { id }
+            | Incomplete::UpstreamError { id, .. }
+            | Incomplete::TooLarge { id, .. } => id.as_deref(),
+        }
+    }
+}
+
+/// What one capture may hold and record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaptureLimits {
+    /// The largest line, event or assembled answer, in bytes (`--max-record-bytes`).
+    pub max_bytes: usize,
+    /// Choices with an `index` at or above this are not recorded (the request's `n` × prompts).
+    pub max_choices: u32,
+}
+
+impl Default for CaptureLimits {
+    /// No limits.
+    fn default() -> Self {
+        CaptureLimits {
+            max_bytes: usize::MAX,
+            max_choices: u32::MAX,
         }
     }
 }
@@ -54,23 +86,34 @@ impl Incomplete {
 /// Captures one streamed answer. See the [module docs](self).
 #[derive(Debug)]
 pub struct StreamCapture {
+    /// The SSE parser, bounded by `max_bytes`.
     parser: SseParser,
+    /// What was assembled so far.
     state: Assembly,
 }
 
 impl StreamCapture {
-    /// A capture for a stream of the given endpoint.
+    /// A capture for a stream of the given endpoint, without limits.
     pub fn new(kind: EndpointKind) -> Self {
+        Self::with_limits(kind, CaptureLimits::default())
+    }
+
+    /// A capture for a stream of the given endpoint, bounded by `limits`.
+    pub fn with_limits(kind: EndpointKind, limits: CaptureLimits) -> Self {
         StreamCapture {
-            parser: SseParser::new(),
+            parser: SseParser::with_limit(limits.max_bytes),
             state: Assembly {
                 kind,
+                limits,
                 id: None,
                 usage: None,
                 choices: BTreeMap::new(),
                 done: false,
                 error: None,
                 malformed_events: 0,
+                held: 0,
+                too_large: false,
+                unexpected_choices: 0,
             },
         }
     }
@@ -82,6 +125,21 @@ impl StreamCapture {
             return;
         }
         self.parser.feed(bytes, |event| state.on_event(event));
+        if self.parser.overflowed() {
+            state.stop_too_large();
+        }
+    }
+
+    /// Whether the capture stopped because a line, an event or the answer went past
+    /// `max_bytes` (it holds nothing any more).
+    pub fn too_large(&self) -> bool {
+        self.state.too_large
+    }
+
+    /// Choices ignored because their `index` is not below `max_choices` (each counted once,
+    /// when its finish reason arrives).
+    pub fn unexpected_choices(&self) -> u64 {
+        self.state.unexpected_choices
     }
 
     /// The upstream's `id`, from the first chunk that carried one.
@@ -107,6 +165,12 @@ impl StreamCapture {
             self.parser.finish(|event| state.on_event(event));
         }
         let state = self.state;
+        if state.too_large {
+            return Err(Incomplete::TooLarge {
+                id: state.id,
+                limit: state.limits.max_bytes,
+            });
+        }
         if let Some(message) = state.error {
             return Err(Incomplete::UpstreamError {
                 id: state.id,
@@ -133,35 +197,28 @@ impl StreamCapture {
 /// What has been gathered so far (separate from the parser so that both can be borrowed).
 #[derive(Debug)]
 struct Assembly {
+    /// Which endpoint's chunks these are.
     kind: EndpointKind,
+    /// The bounds of this capture.
+    limits: CaptureLimits,
+    /// The upstream's `id`.
     id: Option<String>,
+    /// The last `usage` reported.
     usage: Option<Box<RawValue>>,
+    /// The choices so far, by `index`.
     choices: BTreeMap<u32, ChoiceAcc>,
+    /// `[DONE]`, an error or the limit ended the capture.
     done: bool,
+    /// The upstream's error message, when it sent one.
     error: Option<String>,
+    /// Events whose data did not parse.
     malformed_events: u64,
-}
-
-/// One choice being assembled.
-#[derive(Debug, Default)]
-struct ChoiceAcc {
-    role: Option<String>,
-    /// `None` until a delta carried non-null content.
-    content: Option<String>,
-    refusal: Option<String>,
-    /// The key of the first reasoning field seen, and the text under that key.
-    reasoning: Option<(ReasoningKey, String)>,
-    tool_calls: BTreeMap<u32, ToolAcc>,
-    finish_reason: Option<String>,
-}
-
-/// One tool call being assembled.
-#[derive(Debug, Default)]
-struct ToolAcc {
-    id: Option<String>,
-    kind: Option<String>,
-    name: Option<String>,
-    arguments: String,
+    /// Bytes held in `choices` (texts plus [`ENTRY_COST`] per entry), `usage` aside.
+    held: usize,
+    /// The answer grew past `max_bytes`: everything was freed.
+    too_large: bool,
+    /// Choices ignored for an `index` at or above `max_choices`.
+    unexpected_choices: u64,
 }
 
 impl Assembly {
@@ -189,6 +246,15 @@ impl Assembly {
         }
     }
 
+    /// Ends the capture for its size and frees what it held.
+    fn stop_too_large(&mut self) {
+        self.too_large = true;
+        self.done = true;
+        self.choices = BTreeMap::new();
+        self.usage = None;
+        self.held = 0;
+    }
+
     fn fail(&mut self, message: String) {
         self.error = Some(message);
         self.done = true;
@@ -207,198 +273,40 @@ impl Assembly {
         }
         for (position, choice) in chunk.choices.unwrap_or_default().into_iter().enumerate() {
             let index = choice.index.unwrap_or_else(|| position_index(position));
-            let acc = self.choices.entry(index).or_default();
+            if index >= self.limits.max_choices {
+                if choice.finish_reason.is_some() {
+                    self.unexpected_choices += 1;
+                }
+                continue;
+            }
+            let mut added = 0;
+            let acc = self.choices.entry(index).or_insert_with(|| {
+                added += ENTRY_COST;
+                ChoiceAcc::default()
+            });
             if let Some(reason) = choice.finish_reason {
+                added += reason.len();
                 acc.finish_reason = Some(reason);
             }
             match self.kind {
                 EndpointKind::Completions => {
                     let content = acc.content.get_or_insert_with(String::new);
                     if let Some(text) = choice.text {
+                        added += text.len();
                         content.push_str(&text);
                     }
                 }
                 EndpointKind::Chat => {
                     if let Some(delta) = choice.delta {
-                        acc.apply(delta);
+                        added += acc.apply(delta);
                     }
                 }
             }
-        }
-    }
-}
-
-impl ChoiceAcc {
-    fn apply(&mut self, delta: Delta) {
-        if self.role.is_none() {
-            self.role = delta.role;
-        }
-        if let Some(text) = delta.content {
-            self.content.get_or_insert_with(String::new).push_str(&text);
-        }
-        if let Some(text) = delta.refusal {
-            self.refusal.get_or_insert_with(String::new).push_str(&text);
-        }
-        for (key, text) in [
-            (ReasoningKey::ReasoningContent, delta.reasoning_content),
-            (ReasoningKey::Reasoning, delta.reasoning),
-        ] {
-            let Some(text) = text else { continue };
-            match &mut self.reasoning {
-                None => self.reasoning = Some((key, text)),
-                Some((first, acc)) if *first == key => acc.push_str(&text),
-                // A second name for the same text (servers that send both): ignored.
-                Some(_) => {}
-            }
-        }
-        for call in delta.tool_calls.unwrap_or_default() {
-            let slot = self.tool_slot(&call);
-            let acc = self.tool_calls.entry(slot).or_default();
-            if acc.id.is_none() {
-                acc.id = call.id;
-            }
-            if acc.kind.is_none() {
-                acc.kind = call.kind;
-            }
-            if let Some(function) = call.function {
-                if acc.name.is_none() {
-                    acc.name = function.name;
-                }
-                if let Some(arguments) = function.arguments {
-                    acc.arguments.push_str(&arguments);
-                }
+            self.held = self.held.saturating_add(added);
+            let usage = self.usage.as_ref().map_or(0, |u| u.get().len());
+            if self.held.saturating_add(usage) > self.limits.max_bytes {
+                return self.stop_too_large();
             }
         }
     }
-
-    /// Which call a tool-call delta belongs to: its `index`; without one (some servers send
-    /// whole calls without `index`), the call with the same `id`, a new call for a new `id`, or
-    /// the last call.
-    fn tool_slot(&self, call: &ToolCallDelta) -> u32 {
-        if let Some(index) = call.index {
-            return index;
-        }
-        let next = self
-            .tool_calls
-            .keys()
-            .next_back()
-            .map_or(0, |last| last.saturating_add(1));
-        match &call.id {
-            Some(id) => self
-                .tool_calls
-                .iter()
-                .find(|(_, acc)| acc.id.as_ref() == Some(id))
-                .map_or(next, |(slot, _)| *slot),
-            None => self.tool_calls.keys().next_back().copied().unwrap_or(0),
-        }
-    }
-
-    fn into_choice(self, kind: EndpointKind, index: u32) -> Choice {
-        let mut message = AssistantMessage {
-            content: self.content.map(Value::String),
-            tool_calls: self
-                .tool_calls
-                .into_values()
-                .map(|t| ToolCall {
-                    id: t.id.unwrap_or_default(),
-                    kind: t.kind.unwrap_or_else(|| "function".to_owned()),
-                    function: FunctionCall {
-                        name: t.name.unwrap_or_default(),
-                        arguments: t.arguments,
-                    },
-                })
-                .collect(),
-            refusal: self.refusal,
-            reasoning: self.reasoning,
-            ..AssistantMessage::default()
-        };
-        if let (EndpointKind::Chat, Some(role)) = (kind, self.role) {
-            message.role = role;
-        }
-        normalise_message(&mut message);
-        Choice {
-            index,
-            message,
-            finish_reason: self.finish_reason,
-        }
-    }
-}
-
-/// The message of an `event: error` event's data.
-fn error_text(data: &str) -> String {
-    #[derive(Deserialize)]
-    struct WithError<'a> {
-        #[serde(borrow)]
-        error: &'a RawValue,
-    }
-    if let Ok(w) = serde_json::from_str::<WithError<'_>>(data) {
-        return error_message(w.error);
-    }
-    match serde_json::from_str::<&RawValue>(data) {
-        Ok(raw) => error_message(raw),
-        Err(_) => data.to_owned(),
-    }
-}
-
-/// One `data:` chunk: only what the record needs.
-#[derive(Deserialize)]
-struct Chunk<'a> {
-    #[serde(default)]
-    id: Option<LenientString>,
-    #[serde(default)]
-    choices: Option<Vec<ChunkChoice>>,
-    #[serde(default)]
-    usage: Option<Box<RawValue>>,
-    #[serde(default, borrow)]
-    error: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct ChunkChoice {
-    #[serde(default)]
-    index: Option<u32>,
-    /// Chat.
-    #[serde(default)]
-    delta: Option<Delta>,
-    /// Completions.
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    finish_reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Delta {
-    #[serde(default)]
-    role: Option<String>,
-    #[serde(default)]
-    content: Option<String>,
-    #[serde(default)]
-    refusal: Option<String>,
-    #[serde(default)]
-    reasoning_content: Option<String>,
-    #[serde(default)]
-    reasoning: Option<String>,
-    #[serde(default)]
-    tool_calls: Option<Vec<ToolCallDelta>>,
-}
-
-#[derive(Deserialize)]
-struct ToolCallDelta {
-    #[serde(default)]
-    index: Option<u32>,
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    #[serde(default)]
-    function: Option<FunctionDelta>,
-}
-
-#[derive(Deserialize)]
-struct FunctionDelta {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    arguments: Option<String>,
 }

@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, warn};
 
 pub use repair::repair_torn_tail;
+pub(crate) use stats::{LogLimiter, LOG_EVERY};
 
 pub(crate) use files::record_path;
 
