@@ -17,8 +17,8 @@ use serde::de::IgnoredAny;
 use crate::config::{self, Config, ConfigErrors, LoadOptions, MAX_ID_LEN, MAX_TIMEOUT_SECONDS};
 use crate::record::line::RecordContext;
 use crate::record::request::RequestView;
-use crate::record::{parse_answer, Answer, EndpointKind, Incomplete, SseEvent, SseParser};
 use crate::record::StreamCapture;
+use crate::record::{parse_answer, Answer, EndpointKind, Incomplete, SseEvent, SseParser};
 
 /// The secret every `env:NAME` of a fuzzed config resolves to; it must never be shown.
 pub const FUZZ_SECRET: &str = "sk-fuzz-secret-0123456789";
@@ -176,7 +176,10 @@ fn check_config_invariants(config: &Config) {
     let mut ports = Vec::new();
     for (id, workflow) in &config.workflows {
         assert_eq!(id, &workflow.id);
-        assert!(!id.is_empty() && id.chars().count() <= MAX_ID_LEN, "id length: {id:?}");
+        assert!(
+            !id.is_empty() && id.chars().count() <= MAX_ID_LEN,
+            "id length: {id:?}"
+        );
         assert!(id != "." && id != "..", "dot id");
         assert!(
             id.chars()
@@ -198,7 +201,10 @@ fn check_config_invariants(config: &Config) {
 
 /// Errors are collected (never an empty list) and show no resolved key.
 fn check_config_errors(errors: &ConfigErrors, planted: bool) {
-    assert!(!errors.errors.is_empty(), "an Err carries at least one error");
+    assert!(
+        !errors.errors.is_empty(),
+        "an Err carries at least one error"
+    );
     let shown = errors.to_string();
     assert!(!shown.is_empty());
     for error in &errors.errors {
@@ -257,7 +263,10 @@ pub fn check_record(kind: EndpointKind, request: &[u8], answer: &[u8]) {
     let forwarded = view.body_without_workflow_id();
     let again = RequestView::parse(&forwarded).expect("the forwarded body parses");
     assert!(again.workflow_id.is_none(), "workflow_id is stripped");
-    let workflow_id = view.workflow_id.clone().unwrap_or_else(|| "fuzz".to_owned());
+    let workflow_id = view
+        .workflow_id
+        .clone()
+        .unwrap_or_else(|| "fuzz".to_owned());
     let ctx = RecordContext::new(kind, workflow_id, &view, &body);
     if let Ok(answer) = parse_answer(kind, answer) {
         check_lines(&ctx, &answer);

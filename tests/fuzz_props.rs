@@ -8,7 +8,16 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 /// Cases per property: enough to catch a regression, few enough to keep the suite fast.
+/// `PROPTEST_CASES` overrides it (longer runs on stable).
 const CASES: u32 = 300;
+
+fn config() -> ProptestConfig {
+    let mut config = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = CASES;
+    }
+    config
+}
 
 fn endpoint() -> impl Strategy<Value = EndpointKind> {
     prop_oneof![Just(EndpointKind::Chat), Just(EndpointKind::Completions)]
@@ -72,7 +81,11 @@ fn chunk_json() -> impl Strategy<Value = Value> {
         opt(text()),
         opt(text()),
         opt(prop::collection::vec(tool, 0..3)),
-        opt(prop_oneof![Just("stop"), Just("length"), Just("tool_calls")]),
+        opt(prop_oneof![
+            Just("stop"),
+            Just("length"),
+            Just("tool_calls")
+        ]),
     )
         .prop_map(|(index, content, reasoning, text, tools, finish)| {
             json!({"index": index, "text": text, "finish_reason": finish,
@@ -100,7 +113,11 @@ fn stream() -> impl Strategy<Value = Vec<u8>> {
         1 => prop::collection::vec(any::<u8>(), 0..8),
     ];
     (any::<bool>(), prop::collection::vec(piece, 0..8)).prop_map(|(bom, pieces)| {
-        let mut out = if bom { "\u{feff}".as_bytes().to_vec() } else { Vec::new() };
+        let mut out = if bom {
+            "\u{feff}".as_bytes().to_vec()
+        } else {
+            Vec::new()
+        };
         out.extend(pieces.concat());
         out
     })
@@ -208,16 +225,18 @@ fn request_body() -> impl Strategy<Value = Vec<u8>> {
         opt(prop_oneof![text().prop_map(Value::from), any_json()]),
         any::<bool>(),
     )
-        .prop_map(|(messages, prompt, tools, n, stream, workflow_id, pretty)| {
-            let body = json!({"model": "m", "messages": messages, "prompt": prompt,
+        .prop_map(
+            |(messages, prompt, tools, n, stream, workflow_id, pretty)| {
+                let body = json!({"model": "m", "messages": messages, "prompt": prompt,
                               "tools": tools, "n": n, "stream": stream,
                               "workflow_id": workflow_id});
-            if pretty {
-                serde_json::to_vec_pretty(&body).expect("serialises")
-            } else {
-                serde_json::to_vec(&body).expect("serialises")
-            }
-        })
+                if pretty {
+                    serde_json::to_vec_pretty(&body).expect("serialises")
+                } else {
+                    serde_json::to_vec(&body).expect("serialises")
+                }
+            },
+        )
 }
 
 /// A non-streamed answer body (pretty-printed or not, with extra message fields).
@@ -250,7 +269,7 @@ fn answer_body() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(CASES))]
+    #![proptest_config(config())]
 
     #[test]
     fn stream_split_anywhere_gives_the_unsplit_answer(
@@ -304,11 +323,14 @@ fn planted_key_is_resolved_and_hidden() {
     fuzzing::check_config(text.as_bytes());
 }
 
+/// A fuzz target's entry point.
+type Target = fn(&[u8]);
+
 /// Every seed of `fuzz/seeds/` passes its target's property (and the seeds stay valid inputs).
 #[test]
 fn fuzz_seeds_pass() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
-    let targets: [(&str, fn(&[u8])); 3] = [
+    let targets: [(&str, Target); 3] = [
         ("sse_stream", fuzzing::fuzz_stream),
         ("config", fuzzing::fuzz_config),
         ("record", fuzzing::fuzz_record),
