@@ -39,3 +39,6 @@ pub mod signals;
 pub mod supervisor;
 pub mod telemetry;
 pub mod upstream;
+
+#[doc(hidden)]
+pub mod fuzzing;
