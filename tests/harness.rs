@@ -54,3 +54,25 @@ async fn eventually_async_fails_at_the_deadline_naming_what_it_waited_for() {
     })
     .await;
 }
+
+#[test]
+fn a_lazy_state_is_described_once_at_the_deadline() {
+    let described = std::cell::Cell::new(0);
+    let tries = std::cell::Cell::new(0);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        eventually(Duration::from_millis(50), "nothing", || {
+            tries.set(tries.get() + 1);
+            Err::<(), _>(common::lazily(|| {
+                described.set(described.get() + 1);
+                "the whole log".to_owned()
+            }))
+        })
+    }));
+    let message = *outcome
+        .expect_err("timed out")
+        .downcast::<String>()
+        .expect("a formatted panic message");
+    assert!(message.ends_with("last seen: the whole log"), "{message}");
+    assert!(tries.get() > 1, "checked more than once");
+    assert_eq!(described.get(), 1);
+}

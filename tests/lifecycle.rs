@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use common::upstream::{chat_completion, json_response, openai_like};
-use common::{check, client, eventually_async, free_port, FakeUpstream, Proxy};
+use common::{check, client, eventually_async, free_port, lazily, FakeUpstream, Proxy};
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,13 +219,20 @@ async fn full_disk_keeps_serving_and_catches_up_without_a_restart() {
 
     std::fs::remove_file(&filler).expect("free space");
     // The queued records (at least the queue's 8 plus the batch in hand) arrive without a restart.
+    let watched = &proxy;
     eventually_async(
         Duration::from_secs(15),
         "9 records once space was freed",
         || {
+            let proxy = watched;
             let count = proxy.records("full").len();
-            let state = || format!("{count} records; the log:\n{}", proxy.logs());
-            let done = check(count >= 9, state);
+            let done = if count >= 9 {
+                Ok(())
+            } else {
+                Err(lazily(move || {
+                    format!("{count} records; the log:\n{}", proxy.logs())
+                }))
+            };
             async move { done }
         },
     )

@@ -114,7 +114,7 @@ fn wait_warning(proxy: &Proxy, message: &str, fields: &[(&str, &str)]) -> Value 
                     .is_some_and(|m| m.contains(message))
                     && fields.iter().all(|(k, v)| line[*k] == *v)
             });
-            found.ok_or_else(|| proxy.logs())
+            found.ok_or_else(|| common::lazily(|| proxy.logs()))
         },
     )
 }

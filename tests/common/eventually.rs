@@ -55,6 +55,18 @@ pub fn check(done: bool, state: impl FnOnce() -> String) -> Result<(), String> {
     }
 }
 
+/// A state described only if the wait times out (e.g. one that includes the whole log), so
+/// that a check that runs every 20 ms does not build it each time.
+pub fn lazily<F: Fn() -> String>(describe: F) -> impl Display {
+    struct Lazily<F>(F);
+    impl<F: Fn() -> String> Display for Lazily<F> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&(self.0)())
+        }
+    }
+    Lazily(describe)
+}
+
 fn timed_out(within: Duration, what: &dyn Display, state: &dyn Display) -> ! {
     panic!("timed out after {within:?} waiting for {what}; last seen: {state}")
 }

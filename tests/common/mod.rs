@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 #[allow(unused_imports)]
-pub use eventually::{check, eventually, eventually_async};
+pub use eventually::{check, eventually, eventually_async, lazily};
 #[allow(unused_imports)]
 pub use upstream::{FakeUpstream, Seen};
 
@@ -143,7 +143,9 @@ impl Proxy {
                         read_log(log_path)
                     );
                 }
-                Err(format!("nothing listens; the log:\n{}", read_log(log_path)))
+                Err(lazily(|| {
+                    format!("nothing listens; the log:\n{}", read_log(log_path))
+                }))
             },
         );
     }
@@ -176,10 +178,9 @@ impl Proxy {
         let (child, log_path) = (&mut self.child, &self.log_path);
         let running = child.as_mut().expect("running");
         let status = eventually(limit, "micromodel to exit", || {
-            running
-                .try_wait()
-                .expect("try_wait")
-                .ok_or_else(|| format!("still running; the log:\n{}", read_log(log_path)))
+            running.try_wait().expect("try_wait").ok_or_else(|| {
+                lazily(|| format!("still running; the log:\n{}", read_log(log_path)))
+            })
         });
         self.child = None;
         status
@@ -205,11 +206,10 @@ impl Proxy {
                 if records.len() >= n {
                     Ok(records)
                 } else {
-                    Err(format!(
-                        "{} records; the log:\n{}",
-                        records.len(),
-                        self.logs()
-                    ))
+                    let count = records.len();
+                    Err(lazily(move || {
+                        format!("{count} records; the log:\n{}", self.logs())
+                    }))
                 }
             },
         );
