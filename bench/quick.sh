@@ -2,11 +2,12 @@
 # Quick A/B of one setting: closed-loop CPU per request, latency at 200 req/s, idle RSS and
 # peak RSS through 1,000 slow streams (QUICK_STREAMS=0 skips the streams).
 #   bash bench/quick.sh MICROMODEL_WORKER_THREADS=1   (arguments: environment for micromodel)
-# Needs a release build (bash bench/run.sh builds one) and oha. Runs in a temporary folder.
+# Needs a release build of the workspace (cargo build --release --workspace; bash bench/run.sh
+# builds one) and oha. Runs in a temporary folder.
 set -u
 M=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$(mktemp -d)"
-$M/target/release/examples/bench_upstream --port 28471 --chunks 20 --delay-ms 5 >/dev/null 2>&1 &
+$M/target/release/bench_upstream --port 28471 --chunks 20 --delay-ms 5 >/dev/null 2>&1 &
 UP=$!
 echo '{"b":{"OPENAI_API_HOST":"http://127.0.0.1:28471","PORT":28472}}' > c.json
 rm -rf d; env X=1 "$@" ${MM_BIN:-$M/target/release/micromodel} serve --config c.json --data-dir d 2>/dev/null &
@@ -34,7 +35,7 @@ done
 STREAMS=${QUICK_STREAMS:-1000}
 if (( STREAMS > 0 )); then
     ulimit -n 65536 2>/dev/null
-    $M/target/release/examples/bench_slow_streams --url http://127.0.0.1:28472/v1/chat/completions --streams $STREAMS \
+    $M/target/release/bench_slow_streams --url http://127.0.0.1:28472/v1/chat/completions --streams $STREAMS \
         --chunks 30 --delay-ms 100 > s.json
     python3 -c "import json; d=json.load(open('s.json')); print('streams', {k: d[k] for k in list(d)[:4]})"
     echo "peak RSS $(awk '/VmHWM/{print $2}' /proc/$MM/status) kB"

@@ -44,7 +44,8 @@ RELAY_URL="http://127.0.0.1:$RELAY_PORT/v1/chat/completions"
 BARE_URL="http://127.0.0.1:$BARE_PORT/v1/chat/completions"
 AFFINE_URL="http://127.0.0.1:$AFFINE_PORT/v1/chat/completions"
 CHAT_BODY='{"model":"bench-model","messages":[{"role":"system","content":"You are a storyteller."},{"role":"user","content":"Tell me a story"}]}'
-EX=target/release/examples
+# The benchmark programs (package micromodel-bench in bench/) sit next to micromodel.
+EX=target/release
 CLK_TCK=$(getconf CLK_TCK)
 
 say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -53,8 +54,8 @@ die() { say "error: $*"; exit 1; }
 # ---------------------------------------------------------------------------------------------
 # Build and tools
 
-say "building (release): cargo build --release --examples --bins"
-cargo build --release --quiet --examples --bins
+say "building (release): cargo build --release --workspace --bins"
+cargo build --release --quiet --workspace --bins
 
 if ! command -v oha >/dev/null 2>&1; then
     say "oha not found; installing it: cargo install oha --locked"

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use common::upstream::{chat_completion, json_response, openai_like};
-use common::{client, free_port, FakeUpstream, Proxy};
+use common::{check, client, eventually_async, free_port, lazily, FakeUpstream, Proxy};
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,9 +98,14 @@ async fn a_torn_last_line_is_cut_at_start_and_the_next_record_is_valid() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_a_slow_request_finish_and_records_it() {
-    let upstream = FakeUpstream::start(|_| async {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        json_response(StatusCode::OK, &chat_completion("worth the wait"))
+    // The upstream answers only once the test opens the gate, after the proxy began to stop.
+    let (open_gate, gate) = tokio::sync::watch::channel(false);
+    let upstream = FakeUpstream::start(move |_| {
+        let mut gate = gate.clone();
+        async move {
+            let _ = gate.wait_for(|open| *open).await;
+            json_response(StatusCode::OK, &chat_completion("worth the wait"))
+        }
     });
     let port = free_port();
     let mut proxy = Proxy::start(
@@ -113,11 +118,19 @@ async fn sigterm_lets_a_slow_request_finish_and_records_it() {
             .json(&json!({"model":"m","messages":[{"role":"user","content":"slow one"}]}))
             .send(),
     );
-    // Wait until the upstream has the request, then stop.
-    while upstream.seen().is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // Wait until the upstream has the request, then stop; answer once the stop has begun.
+    eventually_async(
+        Duration::from_secs(20),
+        "the upstream to get the request",
+        || {
+            let seen = upstream.seen().len();
+            async move { check(seen > 0, || "no request yet".to_owned()) }
+        },
+    )
+    .await;
     proxy.signal(libc::SIGTERM);
+    proxy.wait_log("Stopping", 1);
+    open_gate.send(true).expect("the upstream holds the gate");
     let response = request
         .await
         .expect("join")
@@ -155,14 +168,11 @@ impl Drop for Tmpfs {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root: mounts a tmpfs (.ci/run runs it with --ignored)"]
 async fn full_disk_keeps_serving_and_catches_up_without_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = dir.path().join("data");
-    let Some(mount) = Tmpfs::mount(&data_dir, "256k") else {
-        // CI runs as root and can mount; a developer laptop may not.
-        eprintln!("SKIPPED full_disk test: mounting a tmpfs needs root");
-        return;
-    };
+    let mount = Tmpfs::mount(&data_dir, "256k").expect("mount a tmpfs (needs root)");
     let upstream = FakeUpstream::start(openai_like);
     let port = free_port();
     let config = json!({"full": {"OPENAI_API_HOST": upstream.url, "PORT": port}});
@@ -196,8 +206,8 @@ async fn full_disk_keeps_serving_and_catches_up_without_a_restart() {
             "requests keep succeeding on a full disk"
         );
     }
-    // While full: every line in the file is complete.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // While full (a write has failed): every line in the file is complete.
+    proxy.wait_log("recorder write failed", 1);
     for line in common::raw_lines(&data_dir.join("full")) {
         serde_json::from_str::<Value>(&line).expect("no partial line while the disk is full");
     }
@@ -209,19 +219,24 @@ async fn full_disk_keeps_serving_and_catches_up_without_a_restart() {
 
     std::fs::remove_file(&filler).expect("free space");
     // The queued records (at least the queue's 8 plus the batch in hand) arrive without a restart.
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let count = proxy.records("full").len();
-        if count >= 9 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "only {count} records after space was freed:\n{}",
-            proxy.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let watched = &proxy;
+    eventually_async(
+        Duration::from_secs(15),
+        "9 records once space was freed",
+        || {
+            let proxy = watched;
+            let count = proxy.records("full").len();
+            let done = if count >= 9 {
+                Ok(())
+            } else {
+                Err(lazily(move || {
+                    format!("{count} records; the log:\n{}", proxy.logs())
+                }))
+            };
+            async move { done }
+        },
+    )
+    .await;
     assert!(proxy.stop().success());
     let records = proxy.records("full");
     assert!(

@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::response::Response;
@@ -65,18 +65,19 @@ async fn scrape(admin: u16) -> HashMap<String, f64> {
 
 /// Polls `/metrics` until `series` reaches `at_least` (at most 15 s).
 async fn wait_metric(admin: u16, series: &str, at_least: f64) -> HashMap<String, f64> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let samples = scrape(admin).await;
-        if samples.get(series).copied().unwrap_or(0.0) >= at_least {
-            return samples;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{series} never reached {at_least}: {samples:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::eventually_async(
+        Duration::from_secs(15),
+        format_args!("{series} to reach {at_least}"),
+        move || async move {
+            let samples = scrape(admin).await;
+            if samples.get(series).copied().unwrap_or(0.0) >= at_least {
+                Ok(samples)
+            } else {
+                Err(format!("{samples:#?}"))
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -169,7 +169,7 @@ async fn upstream_errors_pass_through_verbatim_and_are_not_recorded() {
         response
     });
     let port = free_port();
-    let proxy = Proxy::start(&one_workflow("errors", &upstream.url, port, ""), &[]);
+    let mut proxy = Proxy::start(&one_workflow("errors", &upstream.url, port, ""), &[]);
     for (model, status) in [("401", 401), ("429", 429), ("500", 500)] {
         let response = client()
             .post(format!("{}/v1/chat/completions", Proxy::url(port)))
@@ -185,7 +185,8 @@ async fn upstream_errors_pass_through_verbatim_and_are_not_recorded() {
             .expect("msg")
             .starts_with("upstream says"));
     }
-    std::thread::sleep(Duration::from_millis(300));
+    // A graceful stop flushes the recorder: a (wrong) record would be on disk now.
+    assert!(proxy.stop().success());
     assert!(proxy.records("errors").is_empty());
 }
 
@@ -322,7 +323,7 @@ async fn bad_bodies_are_400_in_openai_shape() {
 async fn other_v1_paths_pass_through_and_unknown_paths_are_404() {
     let upstream = FakeUpstream::start(openai_like);
     let port = free_port();
-    let proxy = Proxy::start(&one_workflow("pass", &upstream.url, port, SECRET), &[]);
+    let mut proxy = Proxy::start(&one_workflow("pass", &upstream.url, port, SECRET), &[]);
     let response = client()
         .get(format!("{}/v1/models?limit=5", Proxy::url(port)))
         .send()
@@ -359,7 +360,8 @@ async fn other_v1_paths_pass_through_and_unknown_paths_are_404() {
     assert_eq!(response.status(), 404);
     assert_openai_error(&response.json().await.expect("json"), "not_found");
     assert_eq!(upstream.seen().len(), 2, "unknown paths are not forwarded");
-    std::thread::sleep(Duration::from_millis(200));
+    // A graceful stop flushes the recorder: a (wrong) record would be on disk now.
+    assert!(proxy.stop().success());
     assert!(
         proxy.records("pass").is_empty(),
         "pass-through is not recorded"

@@ -1,5 +1,7 @@
 //! Integration tests of the recorder (SPEC §4) against real files in temporary folders.
 
+mod common;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -59,16 +61,14 @@ fn read_lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// Polls `cond` until it holds or `within` passes; returns whether it held.
-async fn wait_for(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    cond()
+/// Waits (at most [`FINISH`]) until the recorder's stats satisfy `done`; panics naming `what`
+/// and the last stats seen.
+async fn wait_stats(recorder: &Recorder, what: &str, done: impl Fn(&RecorderStats) -> bool) {
+    common::eventually_async(FINISH, what, || {
+        let s = stats(recorder);
+        std::future::ready(common::check(done(&s), || format!("{s:?}")))
+    })
+    .await
 }
 
 fn stats(r: &Recorder) -> RecorderStats {
@@ -196,25 +196,17 @@ async fn queue_overflow_is_counted_and_a_stalled_writer_recovers() {
     for n in 0..20 {
         recorder.submit(line("wf", noon(), json!({"n": n})));
     }
-    assert!(
-        wait_for(FINISH, || stats(&recorder).failed_writes > 0).await,
-        "writes should be failing"
-    );
+    wait_stats(&recorder, "writes to be failing", |s| s.failed_writes > 0).await;
     let s = stats(&recorder);
     assert!(s.dropped_full > 0, "{s:?}");
     assert_eq!(s.written, 0);
 
     fs::remove_file(&blocker).expect("unblock");
     let expected = 20 - s.dropped_full;
-    assert!(
-        wait_for(FINISH, || {
-            let s = stats(&recorder);
-            s.written == expected && s.queue_depth == 0
-        })
-        .await,
-        "queued records written after recovery: {:?}",
-        stats(&recorder)
-    );
+    wait_stats(&recorder, "queued records written after recovery", |s| {
+        s.written == expected && s.queue_depth == 0
+    })
+    .await;
     drop(recorder);
     assert!(handle.finish(FINISH).await);
     let lines = read_lines(&data_file(dir.path(), "wf", "24-08-2025"));
@@ -231,19 +223,22 @@ async fn failing_file_does_not_hold_back_other_workflows() {
     let gate = block_workflow(dir.path(), "gate");
     let bad = block_workflow(dir.path(), "bad");
     recorder.submit(line("gate", noon(), json!({"n": 1})));
-    assert!(wait_for(FINISH, || stats(&recorder).failed_writes > 0).await);
+    wait_stats(&recorder, "a failed write", |s| s.failed_writes > 0).await;
     recorder.submit(line("bad", noon(), json!({"n": 2})));
     recorder.submit(line("good", noon(), json!({"n": 3})));
     fs::remove_file(&gate).expect("unblock gate");
 
     // The batch half succeeds: "good" is written while "bad" keeps failing.
-    assert!(wait_for(FINISH, || stats(&recorder).written == 2).await);
+    wait_stats(&recorder, "2 records written", |s| s.written == 2).await;
     let failed = stats(&recorder).failed_writes;
-    assert!(wait_for(FINISH, || stats(&recorder).failed_writes > failed + 1).await);
+    wait_stats(&recorder, "two more failed writes", |s| {
+        s.failed_writes > failed + 1
+    })
+    .await;
     assert_eq!(stats(&recorder).written, 2);
 
     fs::remove_file(&bad).expect("unblock bad");
-    assert!(wait_for(FINISH, || stats(&recorder).written == 3).await);
+    wait_stats(&recorder, "3 records written", |s| s.written == 3).await;
     drop(recorder);
     assert!(handle.finish(FINISH).await);
     // Written exactly once each, although "good" shared a batch with a failing file.
@@ -360,20 +355,18 @@ fn fill_disk(path: &Path) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root: mounts a tmpfs (.ci/run runs it with --ignored)"]
 async fn full_disk_leaves_no_partial_line_and_recovers_without_restart() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let mnt = tmp.path().join("mnt");
     fs::create_dir(&mnt).expect("mkdir");
-    let Some(_mounted) = Mounted::tmpfs(&mnt, "64k") else {
-        eprintln!("skipping: needs root to mount tmpfs");
-        return;
-    };
+    let _mounted = Mounted::tmpfs(&mnt, "64k").expect("mount a tmpfs (needs root)");
     let data_dir = mnt.join("data");
     let (recorder, handle) = start(opts(&data_dir, FsyncPolicy::Always, 4)).expect("start");
     let path = data_file(&data_dir, "wf", "24-08-2025");
 
     recorder.submit(line("wf", noon(), json!({"n": 0})));
-    assert!(wait_for(FINISH, || stats(&recorder).written == 1).await);
+    wait_stats(&recorder, "1 record written", |s| s.written == 1).await;
     let first_len = fs::metadata(&path).expect("stat").len();
 
     let filler = mnt.join("filler");
@@ -385,11 +378,10 @@ async fn full_disk_leaves_no_partial_line_and_recovers_without_restart() {
     for n in 1..=SUBMITTED {
         recorder.submit(line("wf", noon(), json!({"n": n, "pad": pad})));
     }
-    assert!(
-        wait_for(FINISH, || stats(&recorder).failed_writes >= 2).await,
-        "writes should fail on a full disk: {:?}",
-        stats(&recorder)
-    );
+    wait_stats(&recorder, "writes to fail on a full disk", |s| {
+        s.failed_writes >= 2
+    })
+    .await;
     // Truncated back after each failed attempt: only the first complete line is there.
     assert_eq!(fs::metadata(&path).expect("stat").len(), first_len);
     assert_eq!(read_lines(&path).len(), 1);
@@ -399,15 +391,12 @@ async fn full_disk_leaves_no_partial_line_and_recovers_without_restart() {
 
     fs::remove_file(&filler).expect("remove filler");
     let expected = 1 + SUBMITTED - s.dropped_full;
-    assert!(
-        wait_for(FINISH, || {
-            let s = stats(&recorder);
-            s.written == expected && s.queue_depth == 0
-        })
-        .await,
-        "queued records written once space is back: {:?}",
-        stats(&recorder)
-    );
+    wait_stats(
+        &recorder,
+        "queued records written once space is back",
+        |s| s.written == expected && s.queue_depth == 0,
+    )
+    .await;
     drop(recorder);
     assert!(handle.finish(FINISH).await);
 

@@ -104,24 +104,19 @@ fn warnings(proxy: &Proxy) -> Vec<Value> {
 
 /// Waits for a WARN line whose message contains `message` and whose fields match `fields`.
 fn wait_warning(proxy: &Proxy, message: &str, fields: &[(&str, &str)]) -> Value {
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        let found = warnings(proxy).into_iter().find(|line| {
-            line["message"]
-                .as_str()
-                .is_some_and(|m| m.contains(message))
-                && fields.iter().all(|(k, v)| line[*k] == *v)
-        });
-        if let Some(line) = found {
-            return line;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no WARN {message:?} with {fields:?} in the log:\n{}",
-            proxy.logs()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::eventually(
+        LIMIT,
+        format_args!("a WARN {message:?} with {fields:?} in the log"),
+        || {
+            let found = warnings(proxy).into_iter().find(|line| {
+                line["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(message))
+                    && fields.iter().all(|(k, v)| line[*k] == *v)
+            });
+            found.ok_or_else(|| common::lazily(|| proxy.logs()))
+        },
+    )
 }
 
 /// One `chat.completion.chunk`.

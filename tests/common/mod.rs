@@ -3,16 +3,19 @@
 
 #![allow(dead_code)]
 
+pub mod eventually;
 pub mod upstream;
 
 use std::io::Read;
 use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
+#[allow(unused_imports)]
+pub use eventually::{check, eventually, eventually_async, lazily};
 #[allow(unused_imports)]
 pub use upstream::{FakeUpstream, Seen};
 
@@ -126,25 +129,25 @@ impl Proxy {
     }
 
     fn wait_for_port(&mut self, port: u16) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return;
-            }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().expect("try_wait"))
-            {
-                panic!("micromodel exited early with {status}:\n{}", self.logs());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "port {port} never opened:\n{}",
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let (child, log_path) = (&mut self.child, &self.log_path);
+        eventually(
+            Duration::from_secs(20),
+            format_args!("port {port} to open"),
+            || {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Ok(());
+                }
+                if let Some(status) = child.as_mut().and_then(|c| c.try_wait().expect("try_wait")) {
+                    panic!(
+                        "micromodel exited early with {status}:\n{}",
+                        read_log(log_path)
+                    );
+                }
+                Err(lazily(|| {
+                    format!("nothing listens; the log:\n{}", read_log(log_path))
+                }))
+            },
+        );
     }
 
     /// `http://127.0.0.1:<port>`
@@ -172,29 +175,20 @@ impl Proxy {
 
     /// Waits for the process to exit.
     pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        let child = self.child.as_mut().expect("running");
-        loop {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                self.child = None;
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "micromodel did not exit:\n{}",
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let (child, log_path) = (&mut self.child, &self.log_path);
+        let running = child.as_mut().expect("running");
+        let status = eventually(limit, "micromodel to exit", || {
+            running.try_wait().expect("try_wait").ok_or_else(|| {
+                lazily(|| format!("still running; the log:\n{}", read_log(log_path)))
+            })
+        });
+        self.child = None;
+        status
     }
 
     /// Everything the process logged so far.
     pub fn logs(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut file) = std::fs::File::open(&self.log_path) {
-            let _ = file.read_to_string(&mut text);
-        }
-        text
+        read_log(&self.log_path)
     }
 
     /// Every record line under `<data>/<workflow>/`, parsed, in file order.
@@ -204,22 +198,33 @@ impl Proxy {
 
     /// Polls until `workflow` has `n` records (at most 10 s), then returns them.
     pub fn wait_records(&self, workflow: &str, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let records = self.records(workflow);
-            if records.len() >= n {
-                assert_eq!(records.len(), n, "more records than expected");
-                return records;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "expected {n} records for {workflow}, have {}:\n{}",
-                records.len(),
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let records = eventually(
+            Duration::from_secs(10),
+            format_args!("{n} records for {workflow}"),
+            || {
+                let records = self.records(workflow);
+                if records.len() >= n {
+                    Ok(records)
+                } else {
+                    let count = records.len();
+                    Err(lazily(move || {
+                        format!("{count} records; the log:\n{}", self.logs())
+                    }))
+                }
+            },
+        );
+        assert_eq!(records.len(), n, "more records than expected");
+        records
     }
+}
+
+/// The text of a log file (empty when it cannot be read).
+fn read_log(path: &Path) -> String {
+    let mut text = String::new();
+    if let Ok(mut file) = std::fs::File::open(path) {
+        let _ = file.read_to_string(&mut text);
+    }
+    text
 }
 
 impl Drop for Proxy {
@@ -321,18 +326,14 @@ pub fn keys_in_order(json: &str) -> Vec<String> {
 impl Proxy {
     /// Polls the log until `needle` occurs at least `count` times (at most 15 s).
     pub fn wait_log(&self, needle: &str, count: usize) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if self.logs().matches(needle).count() >= count {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "log never had {count} x {needle:?}:\n{}",
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        eventually(
+            Duration::from_secs(15),
+            format_args!("{count} x {needle:?} in the log"),
+            || {
+                let logs = self.logs();
+                check(logs.matches(needle).count() >= count, || logs)
+            },
+        );
     }
 
     /// Overwrites config.json in place.

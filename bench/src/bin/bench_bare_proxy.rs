@@ -5,7 +5,7 @@
 //! between it and `bench_tcp_relay` is what HTTP in the middle costs.
 //!
 //! ```text
-//! cargo run --release --example bench_bare_proxy -- --port 28474 --to http://127.0.0.1:28471
+//! cargo run --release -p micromodel-bench --bin bench_bare_proxy -- --port 28474 --to http://127.0.0.1:28471
 //! ```
 //!
 //! `--affinity` measures an architecture instead of MicroModel's stack: each downstream

@@ -3,7 +3,7 @@
 //! machine by themselves.
 //!
 //! ```text
-//! cargo run --release --example bench_tcp_relay -- --port 28473 --to 127.0.0.1:28471
+//! cargo run --release -p micromodel-bench --bin bench_tcp_relay -- --port 28473 --to 127.0.0.1:28471
 //! ```
 //!
 //! Each accepted connection gets its own upstream connection; bytes are copied both ways

@@ -1,7 +1,7 @@
 //! Benchmark client: time to first byte of streamed chat completions, closed loop.
 //!
 //! ```text
-//! cargo run --release --example bench_ttfb -- --url http://127.0.0.1:28472/v1/chat/completions \
+//! cargo run --release -p micromodel-bench --bin bench_ttfb -- --url http://127.0.0.1:28472/v1/chat/completions \
 //!     --concurrency 16 --duration-secs 10 --chunks 20 --delay-ms 5
 //! ```
 //!

@@ -2,11 +2,11 @@
 //! proxy.
 //!
 //! By default it starts a fast fake SSE upstream in-process (its own runtime thread) and the real
-//! `micromodel` binary (next to this example: `target/release/micromodel` when built with
+//! `micromodel` binary (next to this program: `target/release/micromodel` when built with
 //! `--release`) on free ports with a temporary config and data folder:
 //!
 //! ```text
-//! cargo build --release && cargo run --release --example ttfb -- --runs 300
+//! cargo build --release --workspace && target/release/ttfb --runs 300
 //! ```
 //!
 //! Options: `--runs N` (measured runs per path, default 200), `--warmup N` (default 20),
@@ -125,20 +125,17 @@ fn sse_answer(chunks: usize) -> Response {
         .expect("response")
 }
 
-/// The proxy binary: `--bin`, else `micromodel` next to this example's folder.
+/// The proxy binary: `--bin`, else `micromodel` next to this program (the same target folder).
 fn proxy_binary(args: &Args) -> PathBuf {
     if let Some(bin) = &args.bin {
         return bin.clone();
     }
     let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(|examples| examples.parent())
-        .expect("target/<profile>/examples/ttfb");
+    let profile_dir = exe.parent().expect("target/<profile>/ttfb");
     let bin = profile_dir.join(format!("micromodel{}", std::env::consts::EXE_SUFFIX));
     if !bin.is_file() {
         usage(&format!(
-            "{} not found: build it first (cargo build --release) or pass --bin",
+            "{} not found: build it first (cargo build --release --workspace) or pass --bin",
             bin.display()
         ));
     }

@@ -1,5 +1,5 @@
 //! The reference table: the same closed-loop and fixed-rate load through a plain TCP relay
-//! (`examples/bench_tcp_relay`: no HTTP) and a bare hyper proxy (`examples/bench_bare_proxy`:
+//! (`bench_tcp_relay`: no HTTP) and a bare hyper proxy (`bench_bare_proxy`:
 //! MicroModel's HTTP stack, no parsing or recording), next to direct and MicroModel, with the
 //! CPU time per request of the process in the middle: the floors MicroModel starts from.
 //!
@@ -75,8 +75,8 @@ pub fn print(run: &Run) {
         )
     };
     println!();
-    println!("References: the same load through a plain TCP relay (`examples/bench_tcp_relay`: no");
-    println!("HTTP at all) and a bare hyper proxy (`examples/bench_bare_proxy`: MicroModel's HTTP");
+    println!("References: the same load through a plain TCP relay (`bench_tcp_relay`: no");
+    println!("HTTP at all) and a bare hyper proxy (`bench_bare_proxy`: MicroModel's HTTP");
     println!("stack forwarding with no parsing, recording or metrics): the floors MicroModel starts from.");
     println!(
         "\"Affine\" is that bare proxy with connection affinity (`--affinity`: each downstream"

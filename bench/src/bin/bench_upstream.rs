@@ -1,7 +1,7 @@
 //! Benchmark fake upstream: a fast OpenAI-shaped server for `bench/run.sh`.
 //!
 //! ```text
-//! cargo run --release --example bench_upstream -- --port 28471 --chunks 20 --delay-ms 5
+//! cargo run --release -p micromodel-bench --bin bench_upstream -- --port 28471 --chunks 20 --delay-ms 5
 //! ```
 //!
 //! - `POST /v1/chat/completions` (and `/v1/completions`): a fixed chat completion as JSON, or, when

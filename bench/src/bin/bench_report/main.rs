@@ -3,7 +3,7 @@
 //! per-repetition differences and ratios, each repetition pairing a direct and a proxied run).
 //!
 //! ```text
-//! cargo run --release --example bench_report -- --dir target/bench/<run> --reps 3
+//! cargo run --release -p micromodel-bench --bin bench_report -- --dir target/bench/<run> --reps 3
 //! ```
 //!
 //! Files read, `<r>` being the repetition (1-based), `<side>` `direct` or `proxy`:

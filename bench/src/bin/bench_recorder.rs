@@ -1,7 +1,7 @@
 //! Benchmark: the recorder alone, records per second for ~1 KB records.
 //!
 //! ```text
-//! cargo run --release --example bench_recorder -- --records 200000 --fsync interval --dir target
+//! cargo run --release -p micromodel-bench --bin bench_recorder -- --records 200000 --fsync interval --dir target
 //! ```
 //!
 //! Starts `micromodel::recorder` on a fresh temporary data folder under `--dir` (default

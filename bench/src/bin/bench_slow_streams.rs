@@ -1,7 +1,7 @@
 //! Benchmark client: many concurrent slow streams at once.
 //!
 //! ```text
-//! cargo run --release --example bench_slow_streams -- --url http://127.0.0.1:28472/v1/chat/completions \
+//! cargo run --release -p micromodel-bench --bin bench_slow_streams -- --url http://127.0.0.1:28472/v1/chat/completions \
 //!     --streams 1000 --chunks 20 --delay-ms 100
 //! ```
 //!
