@@ -36,17 +36,6 @@ use run::{run_script, Demo};
 /// The addresses the docs show for the demo workflow and its admin listener.
 const DOC_PORT: &str = "127.0.0.1:3001";
 const DOC_ADMIN: &str = "127.0.0.1:9464";
-/// Doc files written on other branches of the same issue, linked from docs/README.md before they
-/// are merged. Delete an entry once its file is on main.
-const PENDING_FROM_OTHER_BRANCHES: [&str; 7] = [
-    "docs/stop-and-durability.md",
-    "docs/limits.md",
-    "docs/capture-limits.md",
-    "docs/config-safety.md",
-    "docs/fuzzing.md",
-    "docs/demo.md",
-    "docs/testing.md",
-];
 
 #[test]
 fn every_shell_block_says_how_it_is_checked() {
@@ -97,10 +86,7 @@ fn links_stay_inside_the_repository() {
                 let joined = base.join(target);
                 let normal = normalise(&joined);
                 let inside = normal.as_ref().is_some_and(|p| root().join(p).exists());
-                let pending = normal
-                    .as_ref()
-                    .is_some_and(|p| PENDING_FROM_OTHER_BRANCHES.contains(&p.as_str()));
-                if !inside && !pending {
+                if !inside {
                     bad.push(format!(
                         "{file}:{}: link to {target} leaves the repository or is dead",
                         n + 1
