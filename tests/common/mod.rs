@@ -162,9 +162,7 @@ impl Proxy {
 
     /// Sends a signal to the process.
     pub fn signal(&self, signal: i32) {
-        // SAFETY: kill(2) with a pid we own; no memory is touched.
-        let rc = unsafe { libc::kill(self.pid(), signal) };
-        assert_eq!(rc, 0, "kill failed");
+        send_signal(self.pid(), signal);
     }
 
     /// SIGTERM, then wait for the exit (at most 60 s).
@@ -344,4 +342,11 @@ impl Proxy {
         )
         .expect("write config");
     }
+}
+
+/// Sends `signal` (a `libc::SIG*` number) to process `pid`, without `unsafe` (rustix).
+pub fn send_signal(pid: i32, signal: i32) {
+    let pid = rustix::process::Pid::from_raw(pid).expect("a child's pid is positive");
+    let signal = rustix::process::Signal::from_named_raw(signal).expect("a named signal");
+    rustix::process::kill_process(pid, signal).expect("kill failed");
 }

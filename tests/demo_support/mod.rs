@@ -143,9 +143,8 @@ impl Demo {
     /// SIGTERM, then the exit status (at most 60 s).
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
-        // SAFETY: kill(2) with a pid we own; no memory is touched.
-        let rc = unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        assert_eq!(rc, 0);
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a positive pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("kill failed");
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = child.try_wait().expect("try_wait") {
