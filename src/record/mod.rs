@@ -8,6 +8,7 @@
 //! - [`stream`]: [`StreamCapture`], a streamed answer → [`Answer`], as it passes through.
 
 pub mod answer;
+pub mod dialect;
 pub mod line;
 pub mod parse_answer;
 pub mod request;
