@@ -12,6 +12,9 @@ pub mod json;
 pub mod messages;
 pub mod responses;
 
+#[cfg(test)]
+mod test_support;
+
 use serde_json::value::RawValue;
 
 use super::answer::Answer;
