@@ -67,7 +67,9 @@ impl Dialect {
     /// A capture for a streamed answer of this dialect.
     pub fn stream_capture(self) -> DialectStream {
         match self {
-            Dialect::Responses => DialectStream::Responses(responses::stream::ResponsesStream::new()),
+            Dialect::Responses => {
+                DialectStream::Responses(responses::stream::ResponsesStream::new())
+            }
             Dialect::Messages => DialectStream::Messages(messages::stream::MessagesStream::new()),
         }
     }

@@ -32,7 +32,9 @@ pub fn capture(
 
 /// The non-streamed answer of a fixture.
 pub fn parse(dialect: Dialect, body: &str) -> DialectAnswer {
-    dialect.parse_answer(body.as_bytes()).expect("fixture parses")
+    dialect
+        .parse_answer(body.as_bytes())
+        .expect("fixture parses")
 }
 
 /// The assistant message of an answer as its record JSON.
@@ -65,8 +67,8 @@ pub fn replace_value(text: &str, after: &str, key: &str, with: &str) -> String {
     let start = text.find(after).expect("marker present");
     let needle = format!("\"{key}\":");
     let at = start + text[start..].find(&needle).expect("key present") + needle.len();
-    let mut values = serde_json::Deserializer::from_str(&text[at..])
-        .into_iter::<&serde_json::value::RawValue>();
+    let mut values =
+        serde_json::Deserializer::from_str(&text[at..]).into_iter::<&serde_json::value::RawValue>();
     let value = values.next().expect("a value").expect("valid value");
     let end = at + text[at..].find(value.get()).expect("value text") + value.get().len();
     format!("{}{}{}", &text[..at], with, &text[end..])

@@ -78,8 +78,8 @@ fn map_message(message: RawMessage<'_>, out: &mut DialectRequest) {
             assistant.add(block);
         }
         out.partial |= assistant.partial;
-        let text = serde_json::to_string(&assistant.into_message())
-            .expect("assistant message serialises");
+        let text =
+            serde_json::to_string(&assistant.into_message()).expect("assistant message serialises");
         out.messages.push(json::into_raw(text));
         return;
     }
@@ -116,7 +116,13 @@ fn map_tool(raw: &RawValue) -> Box<RawValue> {
     let Some(members) = json::members(raw.get()) else {
         return json::into_raw(json::minified(raw));
     };
-    let get = |key: &str| members.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v);
+    let get = |key: &str| {
+        members
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| *v)
+    };
     let custom = get("type").map_or(true, |t| t.get() == "\"custom\"");
     let Some(schema) = get("input_schema").filter(|_| custom) else {
         return json::into_raw(json::minified(raw));

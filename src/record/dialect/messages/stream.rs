@@ -111,7 +111,11 @@ impl MessagesStream {
             obj.end();
             json::into_raw(out)
         });
-        let blocks = state.blocks.into_values().map(BlockAcc::into_block).collect();
+        let blocks = state
+            .blocks
+            .into_values()
+            .map(BlockAcc::into_block)
+            .collect();
         Ok(build_answer(
             state.id,
             blocks,

@@ -78,8 +78,14 @@ fn blocks_without_chatml_form_mark_partial() {
 #[test]
 fn answers() {
     let a = parse(D, &fixture("messages_text.json"));
-    assert_eq!(a.answer.id.as_deref(), Some("msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY"));
-    assert_eq!(message_json(&a), r#"{"role":"assistant","content":"Hello!"}"#);
+    assert_eq!(
+        a.answer.id.as_deref(),
+        Some("msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY")
+    );
+    assert_eq!(
+        message_json(&a),
+        r#"{"role":"assistant","content":"Hello!"}"#
+    );
     assert_eq!(finish(&a), Some("stop"));
     assert_eq!(usage(&a), Some(r#"{"input_tokens":25,"output_tokens":15}"#));
     let a = parse(D, &fixture("messages_tools.json"));
@@ -98,7 +104,9 @@ fn answers() {
 #[test]
 fn stop_reasons_and_errors() {
     let body = |reason: &str| {
-        format!(r#"{{"id":"m","type":"message","role":"assistant","content":[{{"type":"text","text":"x"}}],"stop_reason":{reason}}}"#)
+        format!(
+            r#"{{"id":"m","type":"message","role":"assistant","content":[{{"type":"text","text":"x"}}],"stop_reason":{reason}}}"#
+        )
     };
     for (given, expected) in [
         ("\"end_turn\"", Some("stop")),
@@ -115,8 +123,14 @@ fn stop_reasons_and_errors() {
         D.parse_answer(br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#),
         Err(DialectAnswerError::UpstreamError(m)) if m == "Overloaded"
     ));
-    assert!(matches!(D.parse_answer(b"[1]"), Err(DialectAnswerError::Invalid(_))));
-    let a = parse(D, r#"{"id":"m","content":[{"type":"server_tool_use","id":"s","name":"web_search","input":{}},{"type":"text","text":"y"}],"stop_reason":"end_turn"}"#);
+    assert!(matches!(
+        D.parse_answer(b"[1]"),
+        Err(DialectAnswerError::Invalid(_))
+    ));
+    let a = parse(
+        D,
+        r#"{"id":"m","content":[{"type":"server_tool_use","id":"s","name":"web_search","input":{}},{"type":"text","text":"y"}],"stop_reason":"end_turn"}"#,
+    );
     assert!(a.partial);
 }
 
@@ -139,7 +153,9 @@ fn usage_is_merged_in_place() {
     let a = capture(D, sse.as_bytes(), &[]).expect("complete");
     assert_eq!(
         usage(&a),
-        Some(r#"{"input_tokens":5,"cache_read_input_tokens":2,"output_tokens":9,"server_tool_use":{"web_search_requests":1}}"#)
+        Some(
+            r#"{"input_tokens":5,"cache_read_input_tokens":2,"output_tokens":9,"server_tool_use":{"web_search_requests":1}}"#
+        )
     );
     assert_eq!(finish(&a), Some("length"));
     assert_eq!(message_json(&a), r#"{"role":"assistant","content":null}"#);
@@ -176,7 +192,11 @@ fn every_single_split_point_gives_the_same_answer() {
         let sse = fixture(&format!("{name}.sse"));
         let whole = capture(D, sse.as_bytes(), &[]).expect(name);
         for cut in 0..=sse.len() {
-            assert_eq!(capture(D, sse.as_bytes(), &[cut]).as_ref(), Ok(&whole), "{name} at {cut}");
+            assert_eq!(
+                capture(D, sse.as_bytes(), &[cut]).as_ref(),
+                Ok(&whole),
+                "{name} at {cut}"
+            );
         }
     }
 }

@@ -87,11 +87,10 @@ pub fn parse_item(raw: &RawValue) -> Item {
     let Ok(item) = serde_json::from_str::<RawItem<'_>>(raw.get()) else {
         return Item::Other;
     };
-    let kind = item.kind.as_deref().unwrap_or(if item.role.is_some() {
-        "message"
-    } else {
-        ""
-    });
+    let kind = item
+        .kind
+        .as_deref()
+        .unwrap_or(if item.role.is_some() { "message" } else { "" });
     match kind {
         "message" => {
             let (parts, refusal, dropped) = parse_content(item.content);
@@ -133,20 +132,32 @@ pub fn parse_item(raw: &RawValue) -> Item {
     }
 }
 
-/// A part as ChatML: `Ok(Some)` text or image, `Ok(None)` a refusal (handled by the caller),
-/// `Err(())` no ChatML form.
-pub fn convert_part(part: RawPart) -> Result<Option<Part>, ()> {
+/// What a content part becomes in ChatML.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Converted {
+    /// A text or image part.
+    Part(Part),
+    /// A `refusal` part (its text goes to the message's `refusal`).
+    Refusal,
+    /// No ChatML form (a file, an image by `file_id`, an unknown type).
+    NoForm,
+}
+
+/// A part as ChatML.
+pub fn convert_part(part: RawPart) -> Converted {
     match part.kind.as_deref() {
-        Some("input_text" | "output_text" | "text") => Ok(Some(Part::Text(part.text.unwrap_or_default()))),
+        Some("input_text" | "output_text" | "text") => {
+            Converted::Part(Part::Text(part.text.unwrap_or_default()))
+        }
         Some("input_image") => match part.image_url {
-            Some(url) => Ok(Some(Part::Image {
+            Some(url) => Converted::Part(Part::Image {
                 url,
                 detail: part.detail,
-            })),
-            None => Err(()),
+            }),
+            None => Converted::NoForm,
         },
-        Some("refusal") => Ok(None),
-        _ => Err(()),
+        Some("refusal") => Converted::Refusal,
+        _ => Converted::NoForm,
     }
 }
 
@@ -167,11 +178,11 @@ fn parse_content(content: Option<&RawValue>) -> (Vec<Part>, Option<String>, bool
     for part in raw_parts {
         let refusal_text = part.refusal.clone();
         match convert_part(part) {
-            Ok(Some(p)) => parts.push(p),
-            Ok(None) => refusal
+            Converted::Part(p) => parts.push(p),
+            Converted::Refusal => refusal
                 .get_or_insert_with(String::new)
                 .push_str(&refusal_text.unwrap_or_default()),
-            Err(()) => dropped = true,
+            Converted::NoForm => dropped = true,
         }
     }
     (parts, refusal, dropped)
@@ -190,7 +201,10 @@ fn output_content(output: Option<&RawValue>) -> String {
         Ok(raw_parts) => {
             let parts: Vec<Part> = raw_parts
                 .into_iter()
-                .filter_map(|p| convert_part(p).ok().flatten())
+                .filter_map(|p| match convert_part(p) {
+                    Converted::Part(part) => Some(part),
+                    Converted::Refusal | Converted::NoForm => None,
+                })
                 .collect();
             json::content_text(&parts)
         }

@@ -138,4 +138,3 @@ fn map_tool(raw: &RawValue) -> Box<RawValue> {
         .collect();
     json::function_tool(&picked)
 }
-

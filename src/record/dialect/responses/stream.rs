@@ -169,14 +169,26 @@ impl Assembly {
                 }
             }
             "response.output_text.delta" => {
-                push(&mut self.items.entry(slot).or_default().text, content, event.delta);
+                push(
+                    &mut self.items.entry(slot).or_default().text,
+                    content,
+                    event.delta,
+                );
             }
             "response.refusal.delta" => {
-                push(&mut self.items.entry(slot).or_default().refusal, content, event.delta);
+                push(
+                    &mut self.items.entry(slot).or_default().refusal,
+                    content,
+                    event.delta,
+                );
             }
             "response.reasoning_summary_text.delta" => {
                 let index = event.summary_index.unwrap_or(0);
-                push(&mut self.items.entry(slot).or_default().summary, index, event.delta);
+                push(
+                    &mut self.items.entry(slot).or_default().summary,
+                    index,
+                    event.delta,
+                );
             }
             "response.reasoning_text.delta" => {
                 let acc = self.items.entry(slot).or_default();
@@ -255,7 +267,9 @@ impl Assembly {
             return;
         }
         let items = match body.output.as_deref() {
-            Some(output) if !output.is_empty() => output.iter().map(|raw| parse_item(raw)).collect(),
+            Some(output) if !output.is_empty() => {
+                output.iter().map(|raw| parse_item(raw)).collect()
+            }
             _ => std::mem::take(&mut self.items)
                 .into_values()
                 .map(ItemAcc::into_item)

@@ -104,7 +104,9 @@ fn text_answer() {
     assert!(message_json(&a).starts_with(r#"{"role":"assistant","content":"In a peaceful grove"#));
     assert_eq!(
         usage(&a),
-        Some(r#"{"input_tokens":36,"input_tokens_details":{"cached_tokens":0},"output_tokens":87,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":123}"#)
+        Some(
+            r#"{"input_tokens":36,"input_tokens_details":{"cached_tokens":0},"output_tokens":87,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":123}"#
+        )
     );
     assert!(!a.partial);
 }
@@ -154,10 +156,18 @@ fn reasoning_text_is_preferred_to_the_summary() {
 #[test]
 fn incomplete_and_unrecorded_statuses() {
     let body = |status: &str, reason: &str| {
-        format!(r#"{{"id":"r","status":"{status}","incomplete_details":{{"reason":"{reason}"}},"output":[{{"type":"message","role":"assistant","content":[{{"type":"output_text","text":"cut"}}]}}]}}"#)
+        format!(
+            r#"{{"id":"r","status":"{status}","incomplete_details":{{"reason":"{reason}"}},"output":[{{"type":"message","role":"assistant","content":[{{"type":"output_text","text":"cut"}}]}}]}}"#
+        )
     };
-    assert_eq!(finish(&parse(D, &body("incomplete", "max_output_tokens"))), Some("length"));
-    assert_eq!(finish(&parse(D, &body("incomplete", "content_filter"))), Some("content_filter"));
+    assert_eq!(
+        finish(&parse(D, &body("incomplete", "max_output_tokens"))),
+        Some("length")
+    );
+    assert_eq!(
+        finish(&parse(D, &body("incomplete", "content_filter"))),
+        Some("content_filter")
+    );
     for status in ["failed", "cancelled", "in_progress", "queued"] {
         match D.parse_answer(body(status, "x").as_bytes()) {
             Err(DialectAnswerError::NotRecorded { status: s }) => assert_eq!(s, status),
@@ -168,7 +178,10 @@ fn incomplete_and_unrecorded_statuses() {
         D.parse_answer(br#"{"error":{"message":"boom","type":"server_error"}}"#),
         Err(DialectAnswerError::UpstreamError(m)) if m == "boom"
     ));
-    assert!(matches!(D.parse_answer(b"nope"), Err(DialectAnswerError::Invalid(_))));
+    assert!(matches!(
+        D.parse_answer(b"nope"),
+        Err(DialectAnswerError::Invalid(_))
+    ));
 }
 
 #[test]
@@ -179,10 +192,18 @@ fn stream_record_equals_non_stream_record() {
         assert_eq!(capture(D, sse.as_bytes(), &[]).expect(name), body, "{name}");
         // Assembled from the deltas alone: no full `output` in the terminal event...
         let no_output = replace_value(&sse, "response.completed", "output", "[]");
-        assert_eq!(capture(D, no_output.as_bytes(), &[]).expect(name), body, "{name}");
+        assert_eq!(
+            capture(D, no_output.as_bytes(), &[]).expect(name),
+            body,
+            "{name}"
+        );
         // ...and no `output_item.done` items either.
         let deltas = without_events(&no_output, "response.output_item.done");
-        assert_eq!(capture(D, deltas.as_bytes(), &[]).expect(name), body, "{name} deltas");
+        assert_eq!(
+            capture(D, deltas.as_bytes(), &[]).expect(name),
+            body,
+            "{name} deltas"
+        );
     }
 }
 
@@ -195,9 +216,18 @@ fn a_request_replaying_an_answer_gives_the_recorded_message() {
         let start = output.find("\"output\":").expect("output") + "\"output\":".len();
         let mut values = serde_json::Deserializer::from_str(&output[start..])
             .into_iter::<&serde_json::value::RawValue>();
-        let items = values.next().expect("items").expect("valid").get().to_owned();
+        let items = values
+            .next()
+            .expect("items")
+            .expect("valid")
+            .get()
+            .to_owned();
         let r = request(&format!(r#"{{"input":{items}}}"#));
-        assert_eq!(r.messages_json(), format!("[{}]", message_json(&answer)), "{name}");
+        assert_eq!(
+            r.messages_json(),
+            format!("[{}]", message_json(&answer)),
+            "{name}"
+        );
     }
 }
 
@@ -228,7 +258,10 @@ fn streams_that_make_no_record() {
     let incomplete = "event: response.incomplete\ndata: {\"type\":\"response.incomplete\",\"response\":{\"id\":\"r\",\"status\":\"incomplete\",\"incomplete_details\":{\"reason\":\"max_output_tokens\"},\"output\":[{\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"cu\"}]}]}}\n\n";
     let a = capture(D, incomplete.as_bytes(), &[]).expect("incomplete is recorded");
     assert_eq!(finish(&a), Some("length"));
-    assert!(matches!(capture(D, b"data: {bad\n\n", &[]), Err(DialectIncomplete::NoTerminalEvent { id: None })));
+    assert!(matches!(
+        capture(D, b"data: {bad\n\n", &[]),
+        Err(DialectIncomplete::NoTerminalEvent { id: None })
+    ));
 }
 
 #[test]
@@ -237,7 +270,11 @@ fn every_single_split_point_gives_the_same_answer() {
         let sse = fixture(&format!("{name}.sse"));
         let whole = capture(D, sse.as_bytes(), &[]).expect(name);
         for cut in 0..=sse.len() {
-            assert_eq!(capture(D, sse.as_bytes(), &[cut]).as_ref(), Ok(&whole), "{name} at {cut}");
+            assert_eq!(
+                capture(D, sse.as_bytes(), &[cut]).as_ref(),
+                Ok(&whole),
+                "{name} at {cut}"
+            );
         }
     }
 }
