@@ -8,10 +8,13 @@
 //! - [`recordable`]: what the recorder refuses (or repairs) so that `validate` accepts
 //!   every line it writes.
 //! - [`stream`]: [`StreamCapture`], a streamed answer → [`Answer`], as it passes through.
+//! - [`dialect`]: the Responses and Anthropic Messages mappings (request → ChatML messages,
+//!   answer and stream → [`Answer`]); tested, not yet wired into the proxy (issue 13).
 
 pub mod answer;
 mod choice_acc;
 mod chunk;
+pub mod dialect;
 pub mod line;
 pub mod parse_answer;
 pub mod recordable;

@@ -1,0 +1,75 @@
+//! Helpers shared by the dialect tests: fixtures, split feeding, short views of an answer.
+
+use super::{Dialect, DialectAnswer, DialectIncomplete};
+
+/// A fixture file of tests/fixtures/dialects.
+pub fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/dialects/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+/// Feeds `bytes` to a new capture in pieces cut at `cuts` (sorted, deduplicated here).
+pub fn capture(
+    dialect: Dialect,
+    bytes: &[u8],
+    cuts: &[usize],
+) -> Result<DialectAnswer, DialectIncomplete> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| (*c).min(bytes.len())).collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut stream = dialect.stream_capture();
+    let mut start = 0;
+    for cut in cuts {
+        stream.feed(&bytes[start..cut]);
+        start = cut;
+    }
+    stream.feed(&bytes[start..]);
+    stream.finish()
+}
+
+/// The non-streamed answer of a fixture.
+pub fn parse(dialect: Dialect, body: &str) -> DialectAnswer {
+    dialect
+        .parse_answer(body.as_bytes())
+        .expect("fixture parses")
+}
+
+/// The assistant message of an answer as its record JSON.
+pub fn message_json(answer: &DialectAnswer) -> String {
+    serde_json::to_string(&answer.answer.choices[0].message).expect("serialises")
+}
+
+/// The finish reason of an answer.
+pub fn finish(answer: &DialectAnswer) -> Option<&str> {
+    answer.answer.choices[0].finish_reason.as_deref()
+}
+
+/// The usage text of an answer.
+pub fn usage(answer: &DialectAnswer) -> Option<&str> {
+    answer.answer.usage.as_ref().map(|u| u.get())
+}
+
+/// Removes every SSE event whose data has `"type":"<kind>"` (for delta-only variants).
+pub fn without_events(stream: &str, kind: &str) -> String {
+    let needle = format!("\"type\":\"{kind}\"");
+    stream
+        .split("\n\n")
+        .filter(|event| !event.contains(&needle))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// Replaces the JSON value following the first `"<key>":` after `after` with `with`.
+pub fn replace_value(text: &str, after: &str, key: &str, with: &str) -> String {
+    let start = text.find(after).expect("marker present");
+    let needle = format!("\"{key}\":");
+    let at = start + text[start..].find(&needle).expect("key present") + needle.len();
+    let mut values =
+        serde_json::Deserializer::from_str(&text[at..]).into_iter::<&serde_json::value::RawValue>();
+    let value = values.next().expect("a value").expect("valid value");
+    let end = at + text[at..].find(value.get()).expect("value text") + value.get().len();
+    format!("{}{}{}", &text[..at], with, &text[end..])
+}
