@@ -14,18 +14,19 @@ use futures_util::StreamExt;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 
-use super::body::{Capture, JsonBody, Recording, TeeBody};
+use super::body::TeeBody;
 use super::budget;
 use super::error::ProxyError;
 use super::failure_log::{upstream_failed, FailureKind};
 use super::headers::{request_headers, response_headers};
+use super::recording::{Capture, ClientGone, JsonBody, Recording};
 use super::state::Route;
 use crate::config::Workflow;
 use crate::record::line::RecordContext;
 use crate::record::request::{RequestError, RequestView};
 use crate::record::stream::{CaptureLimits, StreamCapture};
 use crate::record::EndpointKind;
-use crate::telemetry::UPSTREAM_ERRORS;
+use crate::telemetry::upstream_error;
 use crate::upstream::{full_body, upstream_uri, UpstreamBody};
 
 /// `POST /v1/chat/completions` and `POST /v1/completions`.
@@ -76,9 +77,7 @@ pub async fn recorded(
         HeaderValue::from_static("identity"),
     );
     apply_key(&mut headers, &workflow);
-    let waiting = ClientGone {
-        workflow_id: &ctx.workflow_id,
-    };
+    let waiting = ClientGone::arm(&ctx.workflow_id);
     let upstream = send(
         &route,
         &workflow,
@@ -88,7 +87,7 @@ pub async fn recorded(
         full_body(upstream_body),
     )
     .await;
-    std::mem::forget(waiting);
+    waiting.disarm();
     let upstream = upstream?;
 
     let status = upstream.status();
@@ -113,25 +112,6 @@ pub async fn recorded(
         held,
     });
     Ok(respond(upstream, &workflow, recording, sse))
-}
-
-/// Counts and logs a recorded request dropped (its client gone) while waiting for the
-/// upstream's headers, as [`TeeBody`] does once the answer has started. Forgotten (not
-/// dropped) once the headers arrived.
-struct ClientGone<'a> {
-    workflow_id: &'a str,
-}
-
-impl Drop for ClientGone<'_> {
-    fn drop(&mut self) {
-        metrics::counter!(crate::telemetry::RECORDS_DROPPED, "reason" => "incomplete").increment(1);
-        tracing::warn!(
-            workflow = %self.workflow_id,
-            upstream_id = "-",
-            reason = "client disconnected",
-            "Answer did not complete; not recorded."
-        );
-    }
 }
 
 /// Any other `/v1/*` request: streamed both ways, not recorded.
@@ -334,12 +314,6 @@ async fn send_uncounted(
             })
         }
     }
-}
-
-/// Counts an upstream failure: `connect`, `timeout` or `invalid`.
-pub fn upstream_error(workflow: &str, kind: &'static str) {
-    metrics::counter!(UPSTREAM_ERRORS, "workflow" => workflow.to_owned(), "kind" => kind)
-        .increment(1);
 }
 
 /// The error and its causes (hyper's errors never contain the URL or the key).
