@@ -11,7 +11,7 @@ use bytes::Bytes;
 use hyper::body::{Frame, Incoming};
 use tokio::time::Sleep;
 
-use super::error::ProxyError;
+use super::error::{with_causes, ProxyError};
 use super::failure_log::{upstream_failed, FailureKind};
 use super::recording::{Recording, CLIENT_DISCONNECTED};
 use crate::config::Workflow;
@@ -122,18 +122,6 @@ impl TeeBody {
     }
 }
 
-/// A body error and its causes.
-fn describe_body_error(error: &hyper::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 impl http_body::Body for TeeBody {
     type Data = Bytes;
     type Error = std::io::Error;
@@ -159,7 +147,7 @@ impl http_body::Body for TeeBody {
                     recording.abandon("upstream body broke");
                 }
                 upstream_error(&this.workflow.id, "invalid");
-                let cause = describe_body_error(&error);
+                let cause = with_causes(error.to_string(), &error);
                 upstream_failed(&this.workflow, FailureKind::BrokenBody, this.status, &cause);
                 Poll::Ready(Some(Err(std::io::Error::other(error))))
             }

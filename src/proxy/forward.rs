@@ -16,7 +16,7 @@ use hyper::body::{Frame, Incoming};
 
 use super::body::TeeBody;
 use super::budget;
-use super::error::ProxyError;
+use super::error::{with_causes, ProxyError};
 use super::failure_log::{upstream_failed, FailureKind};
 use super::headers::{request_headers, response_headers};
 use super::recording::{Capture, ClientGone, JsonBody, Recording};
@@ -86,7 +86,8 @@ pub async fn recorded(
         headers,
         full_body(upstream_body),
     )
-    .await;
+    .await
+    .map_err(|failed| failed.count(&workflow));
     waiting.disarm();
     let upstream = upstream?;
 
@@ -154,7 +155,7 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
         full_body(Bytes::new())
     };
     let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let result = send_uncounted(
+    let result = send(
         &route,
         &workflow,
         parts.method,
@@ -223,21 +224,6 @@ fn is_sse(headers: &HeaderMap) -> bool {
     })
 }
 
-/// Sends the request upstream, waiting at most `TIMEOUT_SECONDS` for the response headers;
-/// a failure is counted as the upstream's.
-async fn send(
-    route: &Route,
-    workflow: &Workflow,
-    method: Method,
-    path_and_query: &str,
-    headers: HeaderMap,
-    body: UpstreamBody,
-) -> Result<hyper::Response<Incoming>, ProxyError> {
-    send_uncounted(route, workflow, method, path_and_query, headers, body)
-        .await
-        .map_err(|failed| failed.count(workflow))
-}
-
 /// A failed send, what it counts as, and its cause, once the caller knows it was the
 /// upstream's fault (not the client's body).
 struct SendFailed {
@@ -260,8 +246,10 @@ impl SendFailed {
     }
 }
 
-/// [`send`] without counting a failure.
-async fn send_uncounted(
+/// Sends the request upstream, waiting at most `TIMEOUT_SECONDS` for the response headers.
+/// A failure is not counted yet: the caller knows whether it was the upstream's
+/// ([`SendFailed::count`]) or the client's body.
+async fn send(
     route: &Route,
     workflow: &Workflow,
     method: Method,
@@ -318,18 +306,12 @@ async fn send_uncounted(
 
 /// The error and its causes (hyper's errors never contain the URL or the key).
 fn describe(error: &hyper_util::client::legacy::Error) -> String {
-    let mut text = if error.is_connect() {
-        "connection failed".to_owned()
+    let what = if error.is_connect() {
+        "connection failed"
     } else {
-        "request failed".to_owned()
+        "request failed"
     };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    with_causes(what.to_owned(), error)
 }
 
 fn respond(
