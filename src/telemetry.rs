@@ -47,6 +47,12 @@ pub const REQUESTS_REJECTED: &str = "micromodel_requests_rejected_total";
 /// `micromodel_buffered_request_bytes`: request body bytes held in memory now
 pub const BUFFERED_BYTES: &str = "micromodel_buffered_request_bytes";
 
+/// Counts an upstream failure in [`UPSTREAM_ERRORS`]: `connect`, `timeout` or `invalid`.
+pub fn upstream_error(workflow: &str, kind: &'static str) {
+    metrics::counter!(UPSTREAM_ERRORS, "workflow" => workflow.to_owned(), "kind" => kind)
+        .increment(1);
+}
+
 /// Request duration buckets, in seconds: sub-millisecond proxy errors up to long generations.
 const DURATION_BUCKETS: [f64; 14] = [
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0,

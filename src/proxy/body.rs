@@ -1,190 +1,32 @@
 //! The response body passed back to the client: upstream chunks forwarded as they arrive,
-//! observed on the way for the record, with the idle timeout (`TIMEOUT_SECONDS` of silence
-//! between two chunks).
+//! teed on the way to the [`Recording`] (which owns what becomes of them), with the idle
+//! timeout (`TIMEOUT_SECONDS` of silence between two chunks).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::Bytes;
 use hyper::body::{Frame, Incoming};
 use tokio::time::Sleep;
-use tracing::warn;
 
-use super::budget::Reservation;
-use super::error::ProxyError;
+use super::error::{with_causes, ProxyError};
 use super::failure_log::{upstream_failed, FailureKind};
-use super::forward::upstream_error;
-use super::not_recorded;
-use super::state::Shared;
+use super::recording::{Recording, CLIENT_DISCONNECTED};
 use crate::config::Workflow;
-use crate::record::line::RecordContext;
-use crate::record::parse_answer::parse_answer_limited;
-use crate::record::stream::{Incomplete, StreamCapture};
-use crate::recorder::RecordLine;
-use crate::telemetry::{RECORDS_DROPPED, STREAMS_ACTIVE};
-
-/// How the answer is captured for the record.
-pub enum Capture {
-    /// A non-streamed JSON body, kept until it ends: its chunks (shared with what is passed
-    /// on, not copied), up to `--max-record-bytes`.
-    Json(JsonBody),
-    /// An SSE stream, assembled incrementally.
-    Stream(Box<StreamCapture>),
-}
-
-/// The chunks of a non-streamed answer.
-#[derive(Default)]
-pub struct JsonBody {
-    chunks: Vec<Bytes>,
-    /// Bytes seen, kept or not.
-    len: usize,
-}
-
-impl JsonBody {
-    /// The whole body: the one chunk as it is, or the chunks joined.
-    fn whole(&self) -> Bytes {
-        match self.chunks.as_slice() {
-            [one] => one.clone(),
-            chunks => Bytes::from(chunks.concat()),
-        }
-    }
-}
-
-/// An answer being recorded: what was kept of the request plus the capture.
-pub struct Recording {
-    /// The request side of the record.
-    pub ctx: RecordContext,
-    /// The answer side, so far.
-    pub capture: Capture,
-    /// When the request arrived.
-    pub started: Instant,
-    /// The recorder (and the record size limit).
-    pub shared: Arc<Shared>,
-    /// The request body's share of `--max-buffered-bytes`: the record keeps slices of the
-    /// body until the answer ends.
-    pub held: Reservation,
-}
-
-impl Recording {
-    /// Feeds the next chunk; false when the capture went past `--max-record-bytes` (then it
-    /// holds nothing and must be given up with [`too_large`](Self::too_large)).
-    fn feed(&mut self, chunk: &Bytes) -> bool {
-        match &mut self.capture {
-            Capture::Json(body) => {
-                body.len = body.len.saturating_add(chunk.len());
-                if body.len > self.shared.max_record_bytes {
-                    body.chunks = Vec::new();
-                    return false;
-                }
-                body.chunks.push(chunk.clone());
-                true
-            }
-            Capture::Stream(capture) => {
-                capture.feed(chunk);
-                !capture.too_large()
-            }
-        }
-    }
-
-    /// The capture went past `--max-record-bytes`: count and log; the rest of the answer
-    /// passes through without being looked at.
-    fn too_large(self) {
-        let (upstream_id, what) = match &self.capture {
-            Capture::Stream(capture) => (capture.upstream_id(), "stream line, event or answer"),
-            Capture::Json(_) => (None, "answer body"),
-        };
-        not_recorded::too_large(
-            &self.ctx.workflow_id,
-            upstream_id,
-            what,
-            self.shared.max_record_bytes,
-        );
-    }
-
-    /// Whether the stream's end was seen (`data: [DONE]` or an error event).
-    fn stream_done(&self) -> bool {
-        matches!(&self.capture, Capture::Stream(capture) if capture.is_done())
-    }
-
-    /// The answer ended normally: turn it into lines and hand them to the recorder.
-    fn complete(self) {
-        let latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let finished = chrono::Utc::now();
-        let workflow = self.ctx.workflow_id.as_str();
-        let max_choices = self.ctx.max_choices();
-        let (answer, left_out) = match self.capture {
-            Capture::Json(body) => {
-                match parse_answer_limited(self.ctx.endpoint, &body.whole(), max_choices) {
-                    Ok(parsed) => parsed,
-                    Err(error) => {
-                        metrics::counter!(RECORDS_DROPPED, "reason" => "unparsable").increment(1);
-                        warn!(workflow, %error, "Upstream answer could not be parsed; not recorded.");
-                        return;
-                    }
-                }
-            }
-            Capture::Stream(capture) => {
-                let left_out = capture.unexpected_choices();
-                match capture.finish() {
-                    Ok(answer) => (answer, left_out),
-                    Err(Incomplete::TooLarge { id, limit }) => {
-                        let what = "stream answer";
-                        return not_recorded::too_large(workflow, id.as_deref(), what, limit);
-                    }
-                    Err(incomplete) => {
-                        metrics::counter!(RECORDS_DROPPED, "reason" => "incomplete").increment(1);
-                        warn!(
-                            workflow,
-                            upstream_id = incomplete.upstream_id().unwrap_or("-"),
-                            %incomplete,
-                            "Stream ended without a finish reason; not recorded."
-                        );
-                        return;
-                    }
-                }
-            }
-        };
-        let upstream_id = answer.id.as_deref();
-        if left_out > 0 {
-            not_recorded::unexpected_choices(workflow, upstream_id, left_out, max_choices);
-        }
-        for line in self.ctx.record_lines(&answer, finished, latency_ms) {
-            match line {
-                Ok(json) => self.shared.recorder.submit(RecordLine {
-                    workflow_id: self.ctx.workflow_id.clone(),
-                    timestamp: finished,
-                    json,
-                }),
-                Err(why) => not_recorded::unrecordable(workflow, upstream_id, &why),
-            }
-        }
-    }
-
-    /// The answer did not end normally: count and log, record nothing.
-    fn abandon(self, why: &'static str) {
-        metrics::counter!(RECORDS_DROPPED, "reason" => "incomplete").increment(1);
-        let upstream_id = match &self.capture {
-            Capture::Stream(capture) => capture.upstream_id().map(str::to_owned),
-            Capture::Json(_) => None,
-        };
-        warn!(
-            workflow = %self.ctx.workflow_id,
-            upstream_id = upstream_id.as_deref().unwrap_or("-"),
-            reason = why,
-            "Answer did not complete; not recorded."
-        );
-    }
-}
+use crate::telemetry::{upstream_error, STREAMS_ACTIVE};
 
 /// The response body handed to hyper: the upstream's frames, passed on as they come.
 pub struct TeeBody {
+    /// The upstream's response body, whose frames are passed on.
     inner: Incoming,
     /// The listener's workflow settings (idle timeout, host for messages, metric labels).
     workflow: Arc<Workflow>,
+    /// The idle clock: reset by every data chunk, fires after `TIMEOUT_SECONDS` of silence.
     sleep: Pin<Box<Sleep>>,
+    /// Where the chunks are teed for the record; `None` when the answer is not recorded or
+    /// its recording has ended (completed, too large or abandoned).
     recording: Option<Recording>,
     /// The response is SSE: an idle timeout ends it with an error event instead of an abort.
     sse: bool,
@@ -193,6 +35,7 @@ pub struct TeeBody {
     expected_len: Option<u64>,
     /// Bytes passed on so far.
     received: u64,
+    /// The body has ended (normally, by an error or by the idle timeout): no more frames.
     done: bool,
     /// The status passed on to the client, for the failure log.
     status: hyper::StatusCode,
@@ -279,18 +122,6 @@ impl TeeBody {
     }
 }
 
-/// A body error and its causes.
-fn describe_body_error(error: &hyper::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 impl http_body::Body for TeeBody {
     type Data = Bytes;
     type Error = std::io::Error;
@@ -316,7 +147,7 @@ impl http_body::Body for TeeBody {
                     recording.abandon("upstream body broke");
                 }
                 upstream_error(&this.workflow.id, "invalid");
-                let cause = describe_body_error(&error);
+                let cause = with_causes(error.to_string(), &error);
                 upstream_failed(&this.workflow, FailureKind::BrokenBody, this.status, &cause);
                 Poll::Ready(Some(Err(std::io::Error::other(error))))
             }
@@ -359,26 +190,7 @@ impl Drop for TeeBody {
             metrics::gauge!(STREAMS_ACTIVE, "workflow" => self.workflow.id.clone()).decrement(1.0);
         }
         if let Some(recording) = self.recording.take() {
-            recording.abandon("client disconnected");
+            recording.abandon(CLIENT_DISCONNECTED);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_body_is_its_chunk_or_the_chunks_joined() {
-        let one = JsonBody {
-            chunks: vec![Bytes::from_static(b"{\"a\":1}")],
-            len: 7,
-        };
-        assert_eq!(one.whole(), Bytes::from_static(b"{\"a\":1}"));
-        let split = JsonBody {
-            chunks: vec![Bytes::from_static(b"{\"a\""), Bytes::from_static(b":1}")],
-            len: 7,
-        };
-        assert_eq!(split.whole(), Bytes::from_static(b"{\"a\":1}"));
     }
 }

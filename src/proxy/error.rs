@@ -131,3 +131,14 @@ impl IntoResponse for ProxyError {
         response
     }
 }
+
+/// `text` followed by each cause in `error`'s source chain, joined by `: `.
+pub(super) fn with_causes(mut text: String, error: &dyn std::error::Error) -> String {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

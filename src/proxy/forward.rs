@@ -14,18 +14,19 @@ use futures_util::StreamExt;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 
-use super::body::{Capture, JsonBody, Recording, TeeBody};
+use super::body::TeeBody;
 use super::budget;
-use super::error::ProxyError;
+use super::error::{with_causes, ProxyError};
 use super::failure_log::{upstream_failed, FailureKind};
 use super::headers::{request_headers, response_headers};
+use super::recording::{Capture, ClientGone, JsonBody, Recording};
 use super::state::Route;
 use crate::config::Workflow;
 use crate::record::line::RecordContext;
 use crate::record::request::{RequestError, RequestView};
 use crate::record::stream::{CaptureLimits, StreamCapture};
 use crate::record::EndpointKind;
-use crate::telemetry::UPSTREAM_ERRORS;
+use crate::telemetry::upstream_error;
 use crate::upstream::{full_body, upstream_uri, UpstreamBody};
 
 /// `POST /v1/chat/completions` and `POST /v1/completions`.
@@ -76,9 +77,7 @@ pub async fn recorded(
         HeaderValue::from_static("identity"),
     );
     apply_key(&mut headers, &workflow);
-    let waiting = ClientGone {
-        workflow_id: &ctx.workflow_id,
-    };
+    let waiting = ClientGone::arm(&ctx.workflow_id);
     let upstream = send(
         &route,
         &workflow,
@@ -87,8 +86,9 @@ pub async fn recorded(
         headers,
         full_body(upstream_body),
     )
-    .await;
-    std::mem::forget(waiting);
+    .await
+    .map_err(|failed| failed.count(&workflow));
+    waiting.disarm();
     let upstream = upstream?;
 
     let status = upstream.status();
@@ -113,25 +113,6 @@ pub async fn recorded(
         held,
     });
     Ok(respond(upstream, &workflow, recording, sse))
-}
-
-/// Counts and logs a recorded request dropped (its client gone) while waiting for the
-/// upstream's headers, as [`TeeBody`] does once the answer has started. Forgotten (not
-/// dropped) once the headers arrived.
-struct ClientGone<'a> {
-    workflow_id: &'a str,
-}
-
-impl Drop for ClientGone<'_> {
-    fn drop(&mut self) {
-        metrics::counter!(crate::telemetry::RECORDS_DROPPED, "reason" => "incomplete").increment(1);
-        tracing::warn!(
-            workflow = %self.workflow_id,
-            upstream_id = "-",
-            reason = "client disconnected",
-            "Answer did not complete; not recorded."
-        );
-    }
 }
 
 /// Any other `/v1/*` request: streamed both ways, not recorded.
@@ -174,7 +155,7 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
         full_body(Bytes::new())
     };
     let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let result = send_uncounted(
+    let result = send(
         &route,
         &workflow,
         parts.method,
@@ -243,21 +224,6 @@ fn is_sse(headers: &HeaderMap) -> bool {
     })
 }
 
-/// Sends the request upstream, waiting at most `TIMEOUT_SECONDS` for the response headers;
-/// a failure is counted as the upstream's.
-async fn send(
-    route: &Route,
-    workflow: &Workflow,
-    method: Method,
-    path_and_query: &str,
-    headers: HeaderMap,
-    body: UpstreamBody,
-) -> Result<hyper::Response<Incoming>, ProxyError> {
-    send_uncounted(route, workflow, method, path_and_query, headers, body)
-        .await
-        .map_err(|failed| failed.count(workflow))
-}
-
 /// A failed send, what it counts as, and its cause, once the caller knows it was the
 /// upstream's fault (not the client's body).
 struct SendFailed {
@@ -280,8 +246,10 @@ impl SendFailed {
     }
 }
 
-/// [`send`] without counting a failure.
-async fn send_uncounted(
+/// Sends the request upstream, waiting at most `TIMEOUT_SECONDS` for the response headers.
+/// A failure is not counted yet: the caller knows whether it was the upstream's
+/// ([`SendFailed::count`]) or the client's body.
+async fn send(
     route: &Route,
     workflow: &Workflow,
     method: Method,
@@ -336,26 +304,14 @@ async fn send_uncounted(
     }
 }
 
-/// Counts an upstream failure: `connect`, `timeout` or `invalid`.
-pub fn upstream_error(workflow: &str, kind: &'static str) {
-    metrics::counter!(UPSTREAM_ERRORS, "workflow" => workflow.to_owned(), "kind" => kind)
-        .increment(1);
-}
-
 /// The error and its causes (hyper's errors never contain the URL or the key).
 fn describe(error: &hyper_util::client::legacy::Error) -> String {
-    let mut text = if error.is_connect() {
-        "connection failed".to_owned()
+    let what = if error.is_connect() {
+        "connection failed"
     } else {
-        "request failed".to_owned()
+        "request failed"
     };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    with_causes(what.to_owned(), error)
 }
 
 fn respond(

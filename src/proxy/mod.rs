@@ -2,11 +2,13 @@
 //!
 //! - [`state`]: process-wide [`Shared`] state and the per-listener swappable [`Route`].
 //! - [`forward`]: forwarding of recorded and pass-through requests.
-//! - [`body`]: the response body tee (capture for the record, idle timeout).
+//! - [`body`]: the response body tee (bytes passed on and to the record, idle timeout).
+//! - [`recording`]: an answer being recorded, and what becomes of it when it ends.
 //! - [`budget`]: the process-wide budget for request bodies held in memory.
 //! - [`headers`]: hop-by-hop filtering.
 //! - [`path`]: refusing `..` segments, literal or percent-encoded.
-//! - `not_recorded`: counting and logging what the capture limits and record checks keep out.
+//! - `not_recorded`: counting and logging what is kept out of the data (capture limits,
+//!   record checks, answers that did not complete).
 //! - [`error`]: proxy-made errors in the OpenAI shape.
 //! - [`failure_log`]: upstream failures logged once, rate-limited per workflow and kind.
 
@@ -18,6 +20,7 @@ pub mod forward;
 pub mod headers;
 mod not_recorded;
 pub mod path;
+pub mod recording;
 pub mod state;
 
 use std::sync::Arc;

@@ -41,6 +41,18 @@ static TOO_LARGE: LazyLock<Limited> = LazyLock::new(Limited::new);
 static UNEXPECTED: LazyLock<Limited> = LazyLock::new(Limited::new);
 static UNRECORDABLE: LazyLock<Limited> = LazyLock::new(Limited::new);
 
+/// An answer that did not end normally (`why`: the client left, the upstream's body broke
+/// or went idle). Logged every time, not rate-limited: one line per request at most.
+pub fn incomplete(workflow: &str, upstream_id: Option<&str>, why: &'static str) {
+    metrics::counter!(RECORDS_DROPPED, "reason" => "incomplete").increment(1);
+    warn!(
+        workflow = %workflow,
+        upstream_id = upstream_id.unwrap_or("-"),
+        reason = why,
+        "Answer did not complete; not recorded."
+    );
+}
+
 /// An answer whose capture went past `--max-record-bytes` (`what`: which part).
 pub fn too_large(workflow: &str, upstream_id: Option<&str>, what: &'static str, limit: usize) {
     metrics::counter!(RECORDS_DROPPED, "reason" => "too_large").increment(1);

@@ -53,7 +53,7 @@ fn hex(digit: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::has_dot_dot_segment;
+    use super::*;
 
     #[test]
     fn literal_and_encoded_dot_segments_are_found() {

@@ -80,6 +80,7 @@ impl Shared {
 /// stays open. Requests take a snapshot when they start and keep it to the end.
 #[derive(Debug)]
 pub struct Route {
+    /// The workflow settings in force; swapped by a reload.
     settings: RwLock<Arc<Workflow>>,
     /// Process-wide state.
     pub shared: Arc<Shared>,
