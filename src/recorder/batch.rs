@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use tracing::error;
 
-use super::files::{record_path, FileCache};
+use super::files::FileCache;
 use super::{FsyncPolicy, RecordLine};
+use crate::layout::record_path;
 
 /// What one attempt did.
 #[derive(Debug, Default)]

@@ -12,7 +12,7 @@
 //!   the final fsync until a deadline, then has the writer make one last attempt, and reports
 //!   how many records are lost (counted, so a writer stuck in the kernel cannot hide them).
 //!
-//! Submodules: `batch` (one write attempt), `files` (paths, open-handle cache, fsync),
+//! Submodules: `batch` (one write attempt), `files` (open-handle cache, fsync; paths come from [`crate::layout`]),
 //! `repair` (torn-line repair), `stats` (counters, log rate limiting), `writer` (the task).
 
 mod batch;
@@ -34,8 +34,6 @@ use tracing::{error, warn};
 
 pub use repair::repair_torn_tail;
 pub(crate) use stats::{LogLimiter, LOG_EVERY};
-
-pub(crate) use files::record_path;
 
 use stats::Shared;
 
