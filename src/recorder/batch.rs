@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use tracing::error;
 
 use super::files::FileCache;
-use super::{FsyncPolicy, RecordLine};
+use super::line::RecordLine;
+use super::settings::FsyncPolicy;
 use crate::layout::record_path;
 
 /// What one attempt did.

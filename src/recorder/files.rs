@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tracing::{error, warn};
 
 use super::repair::repair_torn_tail;
-use super::FsyncPolicy;
+use super::settings::FsyncPolicy;
 
 /// At most this many files stay open; the least recently used are closed first.
 pub(crate) const MAX_OPEN: usize = 32;
