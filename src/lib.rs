@@ -22,6 +22,9 @@
 //! - [`telemetry`]: metric names and the Prometheus recorder.
 //! - [`sdnotify`]: systemd `READY=1` / `RELOADING=1` / `STOPPING=1`.
 //! - [`demo`]: `micromodel demo`, with its built-in OpenAI-compatible upstream.
+//! - [`layout`]: the one owner of the on-disk naming,
+//!   `<data_dir>/<workflow>/<DD-MM-YYYY>/data.jsonl` (day folder format, file name, path
+//!   building); the recorder, the data tools and the demo build paths through it.
 
 pub mod admin;
 pub mod app;
@@ -29,6 +32,7 @@ pub mod cli;
 pub mod config;
 pub mod dataset;
 pub mod demo;
+pub mod layout;
 pub mod logging;
 pub mod proxy;
 pub mod record;

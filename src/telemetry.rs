@@ -130,9 +130,10 @@ fn describe_limits() {
 
 /// The `endpoint` label of a request path: bounded, whatever clients send.
 pub fn endpoint_label(path: &str) -> &'static str {
+    if let Some(kind) = crate::record::EndpointKind::from_path(path) {
+        return kind.path();
+    }
     match path {
-        "/v1/chat/completions" => "/v1/chat/completions",
-        "/v1/completions" => "/v1/completions",
         "/v1/models" => "/v1/models",
         "/v1/embeddings" => "/v1/embeddings",
         "/health" => "/health",

@@ -200,7 +200,7 @@ fn quote_all(ids: &[String]) -> String {
 fn suggestion_text(suggestion: &Option<&'static str>) -> String {
     match suggestion {
         Some(known) => format!("did you mean {known}?"),
-        None => format!("known fields: {}", super::FIELDS.join(", ")),
+        None => format!("known fields: {}", super::model::FIELDS.join(", ")),
     }
 }
 

@@ -1,9 +1,9 @@
 //! One validator per workflow field (§1). Each returns the typed value or one [`ConfigError`].
 
 use super::errors::ConfigError;
+use super::model::{ApiKey, MAX_TIMEOUT_SECONDS};
 use super::node::Node;
 use super::upstream::normalise_api_host;
-use super::{ApiKey, MAX_TIMEOUT_SECONDS};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 

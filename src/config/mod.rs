@@ -6,6 +6,7 @@
 
 mod errors;
 mod fields;
+mod model;
 mod node;
 pub mod redact;
 mod suggest;
@@ -16,100 +17,15 @@ mod validate;
 mod tests;
 
 pub use errors::{ConfigError, ConfigErrors};
+pub use model::{
+    ApiKey, Config, LoadOptions, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN, MAX_TIMEOUT_SECONDS,
+};
 pub use redact::{redact_userinfo, Redacted};
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::time::Duration;
-
-/// A validated configuration: workflow id → settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// Workflows by id (ids are unique, safe as folder names, ports are unique).
-    pub workflows: BTreeMap<String, Workflow>,
-}
-
-/// One workflow's validated settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Workflow {
-    /// The workflow id: 1–64 chars of `[A-Za-z0-9_.-]`, not `.` or `..`.
-    pub id: String,
-    /// Normalised upstream base URL: `http(s)://host[:port][/path]`, with no trailing `/` and
-    /// no trailing `/v1`, so that `format!("{api_host}{path_and_query}")` is the upstream URL.
-    pub api_host: String,
-    /// The upstream key, already resolved from `env:NAME`; `None` when empty or absent.
-    pub api_key: Option<ApiKey>,
-    /// Bind address: `HOST` (or the `--host` default) and `PORT`.
-    pub addr: SocketAddr,
-    /// `TIMEOUT_SECONDS`: time to response headers, and longest silence between chunks.
-    pub timeout: Duration,
-}
-
-/// An upstream key. Its `Debug` and `Display` never show the secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// Wraps a secret.
-    pub fn new(secret: String) -> Self {
-        ApiKey(secret)
-    }
-    /// The secret itself, for the `Authorization` header only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(***)")
-    }
-}
-
-impl fmt::Display for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-/// Default `TIMEOUT_SECONDS`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The seed's two-workflow example, printed when the config file is missing.
 pub const EXAMPLE: &str = include_str!("../../config.json.example");
-
-/// Options that come from the command line rather than the file.
-#[derive(Debug, Clone, Copy)]
-pub struct LoadOptions {
-    /// Bind address for workflows without `HOST` (`--host`).
-    pub default_host: IpAddr,
-}
-
-impl Default for LoadOptions {
-    /// `--host` defaults to `127.0.0.1`.
-    fn default() -> Self {
-        LoadOptions {
-            default_host: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
-        }
-    }
-}
-
-/// Every field a workflow may have, required ones first.
-pub const FIELDS: [&str; 5] = [
-    "OPENAI_API_HOST",
-    "PORT",
-    "API_KEY",
-    "HOST",
-    "TIMEOUT_SECONDS",
-];
-
-/// Longest accepted workflow id, in characters.
-pub const MAX_ID_LEN: usize = 64;
-
-/// Largest accepted `TIMEOUT_SECONDS` (one week).
-pub const MAX_TIMEOUT_SECONDS: u64 = 7 * 24 * 60 * 60;
 
 /// Validates config text. `env` looks up environment variables for `API_KEY: "env:NAME"`
 /// (pass `&|name| std::env::var(name).ok()` for the real environment).

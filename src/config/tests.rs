@@ -5,7 +5,7 @@ mod normalise;
 mod safety;
 
 use super::*;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// An environment with `SECRET=sk-from-env`, `EMPTY=""`, `NEWLINE="sk-nl\n"`.
 pub(super) fn fake_env(name: &str) -> Option<String> {

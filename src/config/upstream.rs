@@ -65,7 +65,7 @@ pub(crate) fn normalise_api_host(value: &str) -> Result<String, String> {
 }
 
 /// A request path appended to the base when checking that the two form a URI.
-const SAMPLE_REQUEST_PATH: &str = "/v1/chat/completions";
+const SAMPLE_REQUEST_PATH: &str = crate::record::EndpointKind::Chat.path();
 
 /// The base path: only characters a URI path may hold (`http::Uri` is the judge, per
 /// character, so the message can name the first bad one), and `%` only as `%XX`.

@@ -2,9 +2,10 @@
 //! Every problem is pushed to one list; nothing stops at the first error.
 
 use super::errors::{ConfigError, ConfigErrors};
+use super::fields;
+use super::model::{Config, LoadOptions, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN};
 use super::node::{repeated_keys, Node};
 use super::suggest::closest_field;
-use super::{fields, Config, LoadOptions, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 
 use super::scan::parse_day;
+use crate::record::EndpointKind;
 
 /// Flags of `export`.
 #[derive(Debug, Clone, Args)]
@@ -73,12 +74,17 @@ pub enum EndpointArg {
 }
 
 impl EndpointArg {
+    /// The recorded endpoint it picks.
+    pub fn kind(self) -> EndpointKind {
+        match self {
+            EndpointArg::Chat => EndpointKind::Chat,
+            EndpointArg::Completions => EndpointKind::Completions,
+        }
+    }
+
     /// The record's `endpoint` value.
     pub fn path(self) -> &'static str {
-        match self {
-            EndpointArg::Chat => "/v1/chat/completions",
-            EndpointArg::Completions => "/v1/completions",
-        }
+        self.kind().path()
     }
 }
 

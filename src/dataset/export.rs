@@ -9,13 +9,13 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::args::ExportArgs;
+use super::error::DatasetError;
 use super::filter::{Filter, Skip};
 use super::formats::write_line;
 use super::merge::{DayMerge, Event};
 use super::output::Output;
 use super::progress::Progress;
 use super::scan::{scan, Selection};
-use super::DatasetError;
 
 /// Bad lines listed by `file:line` in the summary (all are counted).
 const LISTED: usize = 50;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use super::DatasetError;
+use super::error::DatasetError;
 
 /// `FILE`'s two parts under `--split`: `NAME.train.EXT` and `NAME.valid.EXT`
 /// (`out.jsonl` → `out.train.jsonl`, `out.valid.jsonl`; no extension: `out.train.jsonl`).

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use super::DatasetError;
+use super::error::DatasetError;
 
 /// One line of a data file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,8 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use xxhash_rust::xxh3::Xxh3Default;
 
-/// The two recorded endpoints, as written in `endpoint`.
-pub const ENDPOINTS: [&str; 2] = ["/v1/chat/completions", "/v1/completions"];
+use crate::record::EndpointKind;
 
 /// A record line that passed the shape checks.
 #[derive(Debug, Clone)]
@@ -75,7 +74,7 @@ impl Record {
         };
         match map.get("endpoint") {
             None => problems.push("missing \"endpoint\"".to_owned()),
-            Some(Value::String(s)) if ENDPOINTS.contains(&s.as_str()) => {}
+            Some(Value::String(s)) if EndpointKind::from_path(s).is_some() => {}
             Some(other) => {
                 problems.push(format!("\"endpoint\" {other} is not a recorded endpoint"))
             }

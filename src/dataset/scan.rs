@@ -1,15 +1,13 @@
 //! Finding data files: `<data-dir>/<workflow>/<DD-MM-YYYY>/data.jsonl` in one or several data
-//! folders, and the two date notations (folders `DD-MM-YYYY`, flags `YYYY-MM-DD`).
+//! folders (named by [`crate::layout`]), and the `YYYY-MM-DD` days the flags take.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use super::DatasetError;
-
-/// File name of every day's records (the recorder's).
-pub const DATA_FILE: &str = "data.jsonl";
+use super::error::DatasetError;
+use crate::layout;
 
 /// One day's data file of one workflow in one data folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +85,7 @@ pub fn scan(data_dirs: &[PathBuf], selection: &Selection) -> Result<Scan, Datase
                 continue;
             }
             for day in sorted_entries(&workflow)? {
-                let date = file_name(&day).and_then(|n| parse_folder_date(&n));
+                let date = file_name(&day).and_then(|n| layout::parse_day_folder(&n));
                 let Some(date) = date.filter(|_| day.is_dir()) else {
                     out.ignored.push(day);
                     continue;
@@ -95,7 +93,7 @@ pub fn scan(data_dirs: &[PathBuf], selection: &Selection) -> Result<Scan, Datase
                 if !selection.wants_date(date) {
                     continue;
                 }
-                let path = day.join(DATA_FILE);
+                let path = layout::data_file_in(&day);
                 let Ok(meta) = fs::metadata(&path) else {
                     continue;
                 };
@@ -133,21 +131,6 @@ fn file_name(path: &Path) -> Option<String> {
     path.file_name()?.to_str().map(str::to_owned)
 }
 
-/// A day folder's name, `DD-MM-YYYY` (zero-padded, as the recorder writes it).
-pub fn parse_folder_date(name: &str) -> Option<NaiveDate> {
-    let b = name.as_bytes();
-    let shape = b.len() == 10
-        && b[2] == b'-'
-        && b[5] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit());
-    if !shape {
-        return None;
-    }
-    NaiveDate::parse_from_str(name, "%d-%m-%Y").ok()
-}
-
 /// A day given on the command line, `YYYY-MM-DD`.
 pub fn parse_day(text: &str) -> Result<NaiveDate, String> {
     let b = text.as_bytes();
@@ -161,18 +144,6 @@ pub fn parse_day(text: &str) -> Result<NaiveDate, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn folder_dates() {
-        assert_eq!(
-            parse_folder_date("24-08-2025"),
-            NaiveDate::from_ymd_opt(2025, 8, 24)
-        );
-        assert_eq!(parse_folder_date("2025-08-24"), None);
-        assert_eq!(parse_folder_date("4-8-2025"), None);
-        assert_eq!(parse_folder_date("31-02-2025"), None);
-        assert_eq!(parse_folder_date("+4-08-2025"), None);
-    }
 
     #[test]
     fn cli_days() {

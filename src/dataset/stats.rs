@@ -13,10 +13,11 @@ use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::args::StatsArgs;
+use super::error::DatasetError;
 use super::reader::{Line, LineReader};
 use super::record::Record;
 use super::scan::{scan, Selection};
-use super::DatasetError;
+use crate::layout;
 
 /// Counts of one workflow's day (or of everything, for the total).
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
@@ -109,7 +110,7 @@ pub fn collect(data_dirs: &[std::path::PathBuf]) -> Result<Stats, DatasetError> 
                 let stats = DayStats {
                     workflow: file.workflow.clone(),
                     date: file.date.format("%Y-%m-%d").to_string(),
-                    folder: folder_name(&file.path),
+                    folder: layout::day_folder_name(file.date),
                     ..DayStats::default()
                 };
                 (stats, HashSet::new())
@@ -162,13 +163,6 @@ fn count(day: &mut DayStats, seen: &mut HashSet<u64>, record: &Record) {
 }
 
 /// The name of the day folder holding `data_file`, as it is on disk.
-fn folder_name(data_file: &std::path::Path) -> String {
-    data_file
-        .parent()
-        .and_then(std::path::Path::file_name)
-        .map_or_else(String::new, |name| name.to_string_lossy().into_owned())
-}
-
 /// The first line of the text report: which date notation it uses.
 pub const DATES_NOTE: &str = "Days are UTC dates written YYYY-MM-DD, as --since and --until \
                               take them; their folders are named DD-MM-YYYY (shown as `folder`).";

@@ -12,10 +12,11 @@ use std::io::Write;
 use crate::recorder::repair_torn_tail;
 
 use super::args::ValidateArgs;
+use super::error::DatasetError;
 use super::reader::{Line, LineReader};
 use super::record::Record;
 use super::scan::{scan, DataFile, Selection};
-use super::DatasetError;
+use crate::layout;
 
 /// What a validation found.
 #[derive(Debug, Default)]
@@ -126,8 +127,8 @@ fn check_file(file: &DataFile, problems: &mut Vec<String>) -> Result<u64, Datase
         if day != file.date {
             problems.push(format!(
                 "{path}:{n}: timestamp's UTC day {} is not the folder's {}",
-                day.format("%d-%m-%Y"),
-                file.date.format("%d-%m-%Y")
+                layout::day_folder_name(day),
+                layout::day_folder_name(file.date)
             ));
         }
     }

@@ -30,9 +30,10 @@ impl Banner<'_> {
     /// The `curl` line: one non-streamed chat request.
     pub(crate) fn curl(&self) -> String {
         format!(
-            "curl -s {}/v1/chat/completions -H 'Content-Type: application/json' \
+            "curl -s {}{} -H 'Content-Type: application/json' \
              -d '{{\"model\":\"demo\",\"messages\":[{{\"role\":\"user\",\"content\":\"{PROMPT}\"}}]}}'",
-            self.base
+            self.base,
+            crate::record::EndpointKind::Chat.path()
         )
     }
 

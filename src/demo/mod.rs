@@ -124,7 +124,7 @@ async fn serve(args: DemoArgs, upstream: &BuiltInUpstream) -> Result<app::Stoppe
         result = &mut serving => return result.map_err(DemoError::from),
         () = wait_ready(addr, &upstream.url) => {}
     }
-    let record_file = crate::recorder::record_path(
+    let record_file = crate::layout::record_path(
         &args.serve.data_dir,
         config_file::WORKFLOW,
         chrono::Utc::now(),

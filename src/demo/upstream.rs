@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::answers::{self, Answer, BadRequest};
 use super::openai::{self, Envelope, Shape};
+use crate::record::EndpointKind;
 
 /// The model `GET /v1/models` lists (any other name is accepted and echoed too).
 pub(crate) const MODEL: &str = "demo";
@@ -57,8 +58,8 @@ impl BuiltInUpstream {
 /// The routes of the built-in upstream.
 pub(crate) fn router() -> Router {
     Router::new()
-        .route("/v1/chat/completions", post(chat))
-        .route("/v1/completions", post(completions))
+        .route(EndpointKind::Chat.path(), post(chat))
+        .route(EndpointKind::Completions.path(), post(completions))
         .route("/v1/models", get(models))
         .route("/v1/models/{id}", get(model))
         .fallback(not_found)

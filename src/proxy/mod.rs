@@ -73,10 +73,9 @@ async fn dispatch(State(route): State<Arc<Route>>, req: Request) -> Response {
 
 async fn proxy_request(route: Arc<Route>, req: Request) -> Response {
     let path = req.uri().path();
-    let result = if req.method() == Method::POST && path == "/v1/chat/completions" {
-        forward::recorded(route, EndpointKind::Chat, req).await
-    } else if req.method() == Method::POST && path == "/v1/completions" {
-        forward::recorded(route, EndpointKind::Completions, req).await
+    let recorded = EndpointKind::from_path(path).filter(|_| req.method() == Method::POST);
+    let result = if let Some(kind) = recorded {
+        forward::recorded(route, kind, req).await
     } else if (path == "/v1" || path.starts_with("/v1/")) && !path::has_dot_dot_segment(path) {
         forward::pass_through(route, req).await
     } else {
@@ -107,8 +106,8 @@ async fn info(State(route): State<Arc<Route>>) -> Json<serde_json::Value> {
         "api_host": crate::config::redact_userinfo(&workflow.api_host),
         "port": workflow.addr.port(),
         "endpoints": {
-            "chat_completions": "POST /v1/chat/completions (recorded)",
-            "completions": "POST /v1/completions (recorded)",
+            "chat_completions": format!("POST {} (recorded)", EndpointKind::Chat.path()),
+            "completions": format!("POST {} (recorded)", EndpointKind::Completions.path()),
             "other": "/v1/* (passed through, not recorded)",
             "health": "GET /health",
             "info": "GET /",

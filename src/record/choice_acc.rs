@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::answer::{AssistantMessage, Choice, FunctionCall, ReasoningKey, ToolCall};
 use super::chunk::{Delta, ToolCallDelta};
+use super::endpoint::EndpointKind;
 use super::parse_answer::normalise_message;
-use super::EndpointKind;
 
 /// What an assembled choice or tool call costs in the byte budget besides its text (its
 /// bookkeeping), so that many empty ones cannot grow without bound either.

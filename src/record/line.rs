@@ -6,9 +6,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::answer::{Answer, AssistantMessage, Choice};
+use super::endpoint::EndpointKind;
 use super::recordable::{self, Unrecordable};
 use super::request::{minify_json, RequestView};
-use super::EndpointKind;
 
 /// What a record needs from the request, kept as slices of the original body (no copy).
 #[derive(Debug, Clone)]

@@ -1,5 +1,6 @@
 //! Turning a request and its upstream answer into record lines (§4).
 //!
+//! - `endpoint`: [`EndpointKind`], the recorded endpoints and their paths.
 //! - [`answer`]: the normalised [`Answer`] both kinds of answers become.
 //! - [`parse_answer`](mod@parse_answer): a non-streamed 2xx body → [`Answer`].
 //! - [`request`]: one parse of a recorded request's body ([`request::RequestView`]).
@@ -15,6 +16,7 @@ pub mod answer;
 mod choice_acc;
 mod chunk;
 pub mod dialect;
+mod endpoint;
 pub mod line;
 pub mod parse_answer;
 pub mod recordable;
@@ -23,25 +25,7 @@ pub mod sse;
 pub mod stream;
 
 pub use answer::{Answer, AssistantMessage, Choice, FunctionCall, ReasoningKey, ToolCall};
+pub use endpoint::EndpointKind;
 pub use parse_answer::{parse_answer, parse_answer_limited, AnswerError};
 pub use sse::{SseEvent, SseParser};
 pub use stream::{CaptureLimits, Incomplete, StreamCapture};
-
-/// The two recorded endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndpointKind {
-    /// `POST /v1/chat/completions`
-    Chat,
-    /// `POST /v1/completions`
-    Completions,
-}
-
-impl EndpointKind {
-    /// The path, as written in the record's `endpoint` field.
-    pub fn path(self) -> &'static str {
-        match self {
-            EndpointKind::Chat => "/v1/chat/completions",
-            EndpointKind::Completions => "/v1/completions",
-        }
-    }
-}

@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::answer::{Answer, AssistantMessage, Choice, FunctionCall, ReasoningKey, ToolCall};
-use super::EndpointKind;
+use super::endpoint::EndpointKind;
 
 /// Why a 2xx body could not be turned into an [`Answer`].
 #[derive(Debug, thiserror::Error)]

@@ -21,9 +21,9 @@ use serde_json::value::RawValue;
 use super::answer::Answer;
 use super::choice_acc::{ChoiceAcc, ENTRY_COST};
 use super::chunk::{error_text, Chunk};
+use super::endpoint::EndpointKind;
 use super::parse_answer::{error_message, position_index};
 use super::sse::{SseEvent, SseParser};
-use super::EndpointKind;
 
 /// Why a stream does not make a record. Carries the upstream's `id` (when one was seen) for
 /// logging.

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use tracing::error;
 
-use super::files::{record_path, FileCache};
-use super::{FsyncPolicy, RecordLine};
+use super::files::FileCache;
+use super::line::RecordLine;
+use super::settings::FsyncPolicy;
+use crate::layout::record_path;
 
 /// What one attempt did.
 #[derive(Debug, Default)]

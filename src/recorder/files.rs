@@ -1,4 +1,4 @@
-//! Record paths and the writer's cache of open `data.jsonl` files. Everything here is blocking
+//! The writer's cache of open data files (paths come from [`crate::layout`]). Everything here is blocking
 //! file IO and runs on a blocking thread (`spawn_blocking`), never on a runtime worker.
 
 use std::collections::{HashMap, HashSet};
@@ -8,26 +8,15 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use tracing::{error, warn};
 
 use super::repair::repair_torn_tail;
-use super::FsyncPolicy;
+use super::settings::FsyncPolicy;
 
-/// File name of every day's records.
-pub(crate) const DATA_FILE: &str = "data.jsonl";
 /// At most this many files stay open; the least recently used are closed first.
 pub(crate) const MAX_OPEN: usize = 32;
 /// A file not written for this long is closed.
 pub(crate) const IDLE_CLOSE: Duration = Duration::from_secs(60);
-
-/// `<data_dir>/<workflow_id>/<DD-MM-YYYY>/data.jsonl`, dated by the UTC day of `timestamp`.
-pub(crate) fn record_path(data_dir: &Path, workflow_id: &str, timestamp: DateTime<Utc>) -> PathBuf {
-    data_dir
-        .join(workflow_id)
-        .join(timestamp.format("%d-%m-%Y").to_string())
-        .join(DATA_FILE)
-}
 
 #[derive(Debug)]
 struct OpenFile {
@@ -257,15 +246,7 @@ fn append_whole(file: &mut File, buf: &[u8]) -> Result<(), AppendError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn path_uses_utc_day() {
-        let ts = DateTime::parse_from_rfc3339("2025-08-24T23:59:59.999Z")
-            .map(|t| t.with_timezone(&Utc))
-            .expect("valid timestamp");
-        let p = record_path(Path::new("/d"), "wf", ts);
-        assert_eq!(p, Path::new("/d/wf/24-08-2025/data.jsonl"));
-    }
+    use crate::layout::DATA_FILE;
 
     #[test]
     fn evicts_beyond_max_open() {

@@ -12,12 +12,15 @@
 //!   the final fsync until a deadline, then has the writer make one last attempt, and reports
 //!   how many records are lost (counted, so a writer stuck in the kernel cannot hide them).
 //!
-//! Submodules: `batch` (one write attempt), `files` (paths, open-handle cache, fsync),
-//! `repair` (torn-line repair), `stats` (counters, log rate limiting), `writer` (the task).
+//! Submodules: `settings` ([`FsyncPolicy`], [`RecorderOptions`]), `line` ([`RecordLine`]),
+//! `batch` (one write attempt), `files` (open-handle cache, fsync; paths come from
+//! [`crate::layout`]), `repair` (torn-line repair), `stats` (counters, log rate limiting), `writer` (the task).
 
 mod batch;
 mod files;
+mod line;
 mod repair;
+mod settings;
 mod stats;
 mod writer;
 
@@ -26,52 +29,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, warn};
 
+pub use line::RecordLine;
 pub use repair::repair_torn_tail;
+pub use settings::{FsyncPolicy, RecorderOptions};
 pub(crate) use stats::{LogLimiter, LOG_EVERY};
 
-pub(crate) use files::record_path;
-
 use stats::Shared;
-
-/// When the writer calls `fsync` on the data files it wrote.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum FsyncPolicy {
-    /// Sync dirty files at most every second (at most ~1 s of records at risk on power loss).
-    #[default]
-    Interval,
-    /// Sync after every batch.
-    Always,
-    /// Never sync while running (only once at shutdown); the OS decides.
-    Never,
-}
-
-/// Settings of [`start`].
-#[derive(Debug, Clone)]
-pub struct RecorderOptions {
-    /// Root folder of the records (created if missing).
-    pub data_dir: PathBuf,
-    /// Durability policy.
-    pub fsync: FsyncPolicy,
-    /// Capacity of the bounded queue between submitters and the writer (at least 1).
-    pub queue_records: usize,
-}
-
-/// One record to append: a JSON object filed under a workflow and a day.
-#[derive(Debug)]
-pub struct RecordLine {
-    /// Workflow folder name; already validated as a safe folder name.
-    pub workflow_id: String,
-    /// When the answer completed; its UTC date picks the `DD-MM-YYYY` folder.
-    pub timestamp: DateTime<Utc>,
-    /// One JSON object, without a trailing newline.
-    pub json: String,
-}
 
 /// A snapshot of the recorder's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

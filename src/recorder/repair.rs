@@ -7,7 +7,7 @@ use std::path::Path;
 
 use tracing::warn;
 
-use super::files::DATA_FILE;
+use crate::layout;
 
 /// Cuts a torn last line: if the file's last byte is not `'\n'`, truncates the file right after
 /// its last `'\n'` (or to zero bytes when it has none) and syncs it.
@@ -74,7 +74,7 @@ pub(crate) fn repair_data_dir(data_dir: &Path) -> io::Result<()> {
             }
         };
         for date in dates.flatten() {
-            let path = date.path().join(DATA_FILE);
+            let path = layout::data_file_in(&date.path());
             if !path.is_file() {
                 continue;
             }

@@ -13,8 +13,9 @@ use tracing::{error, info, warn};
 
 use super::batch::{write_batch, BatchOutcome};
 use super::files::FileCache;
+use super::line::RecordLine;
+use super::settings::FsyncPolicy;
 use super::stats::{LogLimiter, Shared, LOG_EVERY};
-use super::{FsyncPolicy, RecordLine};
 
 /// Most records taken from the queue per batch.
 pub(crate) const BATCH_RECORDS: usize = 4096;
