@@ -54,6 +54,18 @@ pub struct StopSignals {
     pub force: CancellationToken,
 }
 
+impl StopSignals {
+    /// Signals whose `force` is a child of `force`: cancelling that parent cuts this
+    /// listener's drain too (and every other listener's under it). A child token leaves its
+    /// parent when dropped, so listeners that came and went leave nothing behind.
+    pub fn under(force: &CancellationToken) -> StopSignals {
+        StopSignals {
+            stop: CancellationToken::new(),
+            force: force.child_token(),
+        }
+    }
+}
+
 /// Serves `app` on `listener` under `limits` until `signals.stop`, then drains for at most
 /// `drain`. Returns how many connections were still open and had to be cut.
 pub async fn serve(
