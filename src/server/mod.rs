@@ -170,3 +170,25 @@ async fn take_slot(
     }
     limits.slots.take().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parent_force_token_cuts_every_listener_under_it_and_only_them() {
+        let force = CancellationToken::new();
+        let first = StopSignals::under(&force);
+        let second = StopSignals::under(&force);
+        let other = StopSignals::default();
+        first.stop.cancel();
+        assert!(!first.force.is_cancelled(), "a stop alone does not force");
+        force.cancel();
+        assert!(first.force.is_cancelled() && second.force.is_cancelled());
+        assert!(
+            !second.stop.is_cancelled(),
+            "forcing does not stop accepting"
+        );
+        assert!(!other.force.is_cancelled());
+    }
+}
