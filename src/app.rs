@@ -105,22 +105,6 @@ pub fn run_service<F: Future>(
     Some(output)
 }
 
-/// `micromodel serve` to the end: runtime, signal handlers, [`serve`], the exit code.
-pub fn serve_main(args: ServeArgs) -> ExitCode {
-    const PROGRAM: &str = "micromodel";
-    let (log_format, worker_threads) = (args.log_format, args.worker_threads);
-    let service = async move {
-        let (control_tx, control) = mpsc::channel(16);
-        crate::signals::spawn(control_tx.clone()).map_err(StartError::Signals)?;
-        serve(args, control_tx, control).await
-    };
-    match run_service(PROGRAM, log_format, worker_threads, service) {
-        None => ExitCode::FAILURE,
-        Some(Ok(stopped)) => ExitCode::from(stopped.exit_code()),
-        Some(Err(error)) => error.report(PROGRAM),
-    }
-}
-
 /// Runs the proxy until a [`Control::Shutdown`] arrives on `control`, then stops within one
 /// budget (`--drain-seconds`): drain, then the recorder's flush in what remains, then its last
 /// attempt (at most [`recorder::FINAL_ATTEMPT`]); a second Shutdown skips to that attempt.

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use micromodel::app;
-use micromodel::cli::{Cli, Command};
-use micromodel::dataset;
+use micromodel::app::{self, StartError};
+use micromodel::cli::{Cli, Command, ServeArgs};
+use micromodel::{dataset, signals};
 
 fn main() -> ExitCode {
     match Cli::parse().into_command() {
@@ -14,7 +14,23 @@ fn main() -> ExitCode {
         Command::Stats(args) => exit_code("stats", dataset::stats::run(&args)),
         Command::Validate(args) => exit_code("validate", dataset::validate::run(&args)),
         Command::Demo(args) => micromodel::demo::run(args),
-        Command::Serve(args) => app::serve_main(args),
+        Command::Serve(args) => serve(args),
+    }
+}
+
+/// `micromodel serve` to the end: runtime, signal handlers, [`app::serve`], the exit code.
+fn serve(args: ServeArgs) -> ExitCode {
+    const PROGRAM: &str = "micromodel";
+    let (log_format, worker_threads) = (args.log_format, args.worker_threads);
+    let service = async move {
+        let (control_tx, control) = tokio::sync::mpsc::channel(16);
+        signals::spawn(control_tx.clone()).map_err(StartError::Signals)?;
+        app::serve(args, control_tx, control).await
+    };
+    match app::run_service(PROGRAM, log_format, worker_threads, service) {
+        None => ExitCode::FAILURE,
+        Some(Ok(stopped)) => ExitCode::from(stopped.exit_code()),
+        Some(Err(error)) => error.report(PROGRAM),
     }
 }
 
