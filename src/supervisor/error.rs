@@ -48,7 +48,7 @@ impl ReloadError {
 }
 
 /// `a; b; c`.
-pub(crate) fn join<T: ToString>(items: impl Iterator<Item = T>) -> String {
+fn join<T: ToString>(items: impl Iterator<Item = T>) -> String {
     items
         .map(|item| item.to_string())
         .collect::<Vec<_>>()
