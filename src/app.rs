@@ -1,6 +1,9 @@
 //! The `serve` and `check` subcommands: `serve` loads the config, starts the recorder and the
 //! [`Supervisor`] (listeners, reloads, stop), then flushes the recorder.
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,14 +11,14 @@ use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::admin::{self, AdminState, Readiness};
-use crate::cli::{CheckArgs, ServeArgs};
+use crate::cli::{CheckArgs, LogFormat, ServeArgs};
 use crate::config::{self, Config, ConfigErrors, LoadOptions};
 use crate::proxy::Shared;
 use crate::recorder::{self, RecorderOptions};
 use crate::server::{self, StopSignals};
-use crate::supervisor::{watcher, BindError, Supervisor};
-use crate::telemetry;
+use crate::supervisor::{self, watcher, BindError, Supervisor};
 use crate::upstream::UpstreamClient;
+use crate::{logging, telemetry};
 
 pub use crate::supervisor::Control;
 
@@ -28,6 +31,17 @@ pub enum StartError {
     /// Listeners could not be bound (every failure is listed).
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Bind(Vec<BindError>),
+    /// The admin listener (`--admin-addr`) could not be bound.
+    #[error("could not bind the admin listener {addr}: {source}")]
+    AdminBind {
+        /// `--admin-addr`.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The signal handlers (SIGHUP, SIGTERM, SIGINT) could not be installed.
+    #[error("could not listen for signals: {0}")]
+    Signals(std::io::Error),
     /// The data folder could not be prepared.
     #[error("could not prepare the data folder {path}: {source}")]
     DataDir {
@@ -42,6 +56,53 @@ pub enum StartError {
     /// The HTTP client could not be built.
     #[error("could not build the upstream HTTP client: {0}")]
     Client(#[from] crate::upstream::ClientError),
+}
+
+impl StartError {
+    /// Says on stderr why `program` could not start (every config problem, with the example
+    /// when the file is missing) and returns the exit code for it: 1.
+    pub fn report(&self, program: &str) -> ExitCode {
+        match self {
+            StartError::Config(errors) => {
+                eprintln!("{program}: the config is not valid:\n{}", explain(errors));
+            }
+            other => eprintln!("{program}: {other}"),
+        }
+        ExitCode::FAILURE
+    }
+}
+
+/// How long the runtime's shutdown waits for its blocking threads before the process exits
+/// without them.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(500);
+
+/// Sets up logging and the multi-thread runtime (`--worker-threads`) that `serve` and
+/// `demo` run on, runs `service` to its end and shuts the runtime down. `None` (after saying
+/// why on stderr) when the runtime could not be built.
+pub fn run_service<F: Future>(
+    program: &str,
+    log_format: LogFormat,
+    worker_threads: Option<u16>,
+    service: F,
+) -> Option<F::Output> {
+    logging::init(log_format);
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(threads) = worker_threads {
+        builder.worker_threads(usize::from(threads));
+    }
+    let runtime = match builder.build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("{program}: could not start the async runtime: {error}");
+            return None;
+        }
+    };
+    let output = runtime.block_on(service);
+    // A write thread stuck in the kernel (frozen filesystem, FIFO without a reader) must not
+    // hold the exit: the stop already counted what it holds as lost.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    Some(output)
 }
 
 /// Runs the proxy until a [`Control::Shutdown`] arrives on `control`, then stops within one
@@ -59,7 +120,7 @@ pub async fn serve(
     };
     // Watch first, then read: a save between the two still triggers a reload.
     let watcher = watcher::spawn(args.config.clone(), control_tx);
-    let config = Arc::new(config::load(&args.config, options)?);
+    let initial = Arc::new(config::load(&args.config, options)?);
     let (recorder, recorder_task) = recorder::start(RecorderOptions {
         data_dir: args.data_dir.clone(),
         fsync: args.fsync,
@@ -71,8 +132,9 @@ pub async fn serve(
     })?;
     let client = UpstreamClient::new()?;
     crate::proxy::failure_log::set_interval(Duration::from_secs(args.upstream_log_seconds));
+    let (config_tx, config_rx) = supervisor::config_channel();
     let shared = Arc::new(
-        Shared::new(client, recorder, Arc::clone(&config), args.max_body_bytes)
+        Shared::new(client, recorder, config_rx, args.max_body_bytes)
             .with_limits(args.max_buffered_bytes, args.listener_limits())
             .with_max_record_bytes(usize::try_from(args.max_record_bytes).unwrap_or(usize::MAX)),
     );
@@ -82,15 +144,15 @@ pub async fn serve(
         Some(addr) => Some(start_admin(addr, &readiness, shared.limits.timeouts).await?),
         None => None,
     };
-    let supervisor = Supervisor::start(
+    let supervisor = Supervisor::new(
         args.config.clone(),
         options,
-        config,
+        config_tx,
         Arc::clone(&shared),
         drain,
         Arc::clone(&readiness),
     )
-    .await
+    .start(initial)
     .map_err(StartError::Bind)?;
     info!(data_dir = %args.data_dir.display(), config = %args.config.display(), "MicroModel is ready.");
 
@@ -194,19 +256,13 @@ const ADMIN_DRAIN: Duration = Duration::from_secs(1);
 /// Binds and starts the admin listener; it serves until the very end (so `/readyz` can say
 /// 503 during the drain).
 async fn start_admin(
-    addr: std::net::SocketAddr,
+    addr: SocketAddr,
     readiness: &Arc<Readiness>,
     timeouts: server::Timeouts,
 ) -> Result<(StopSignals, tokio::task::JoinHandle<usize>), StartError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| {
-            StartError::Bind(vec![BindError {
-                addr,
-                workflow: "(admin)".to_owned(),
-                source,
-            }])
-        })?;
+        .map_err(|source| StartError::AdminBind { addr, source })?;
     let handle = telemetry::install().ok_or(StartError::Metrics)?;
     let state = Arc::new(AdminState {
         metrics: handle,

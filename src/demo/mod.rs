@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 
 use crate::app::{self, StartError};
 use crate::cli::DemoArgs;
-use crate::{logging, signals};
+use crate::signals;
 use banner::Banner;
 use config_file::ConfigFileError;
 use upstream::BuiltInUpstream;
@@ -49,9 +49,6 @@ pub enum DemoError {
     /// The demo config could not be written.
     #[error(transparent)]
     ConfigFile(#[from] ConfigFileError),
-    /// Signal handlers could not be installed.
-    #[error("could not listen for signals: {0}")]
-    Signals(std::io::Error),
     /// `serve` failed.
     #[error(transparent)]
     Start(#[from] StartError),
@@ -62,35 +59,17 @@ const READY_POLL: Duration = Duration::from_millis(20);
 /// How long one `/health` probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Runs `micromodel demo` to the end; the exit code says how it went.
+/// Runs `micromodel demo` to the end (on the runtime `serve` uses); the exit code says how
+/// it went.
 pub fn run(args: DemoArgs) -> ExitCode {
-    logging::init(args.serve.log_format);
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.enable_all();
-    if let Some(threads) = args.serve.worker_threads {
-        builder.worker_threads(usize::from(threads));
-    }
-    let runtime = match builder.build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("micromodel demo: could not start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(demo(args));
-    // As in `serve`: a write thread stuck in the kernel must not hold the exit.
-    runtime.shutdown_timeout(Duration::from_millis(500));
-    match result {
-        Ok(stopped) => ExitCode::from(stopped.exit_code()),
-        Err(DemoError::Start(StartError::Config(errors))) => {
-            eprintln!(
-                "micromodel demo: the config is not valid:\n{}",
-                app::explain(&errors)
-            );
-            ExitCode::FAILURE
-        }
-        Err(error) => {
-            eprintln!("micromodel demo: {error}");
+    const PROGRAM: &str = "micromodel demo";
+    let (log_format, worker_threads) = (args.serve.log_format, args.serve.worker_threads);
+    match app::run_service(PROGRAM, log_format, worker_threads, demo(args)) {
+        None => ExitCode::FAILURE,
+        Some(Ok(stopped)) => ExitCode::from(stopped.exit_code()),
+        Some(Err(DemoError::Start(error))) => error.report(PROGRAM),
+        Some(Err(error)) => {
+            eprintln!("{PROGRAM}: {error}");
             ExitCode::FAILURE
         }
     }
@@ -115,7 +94,7 @@ async fn serve(args: DemoArgs, upstream: &BuiltInUpstream) -> Result<app::Stoppe
     };
     config_file::write(&args.serve.config, &upstream.url, port)?;
     let (control_tx, control) = mpsc::channel(16);
-    signals::spawn(control_tx.clone()).map_err(DemoError::Signals)?;
+    signals::spawn(control_tx.clone()).map_err(StartError::Signals)?;
     let serve_args = args.serve.clone();
     let serving = app::serve(serve_args, control_tx, control);
     tokio::pin!(serving);

@@ -2,6 +2,8 @@
 
 use std::sync::{Arc, RwLock};
 
+use tokio::sync::watch;
+
 use super::budget::BufferBudget;
 use crate::config::{Config, Workflow};
 use crate::recorder::Recorder;
@@ -21,8 +23,9 @@ pub struct Shared {
     pub client: UpstreamClient,
     /// The one recorder.
     pub recorder: Recorder,
-    /// The config in force; swapped by a reload.
-    config: RwLock<Arc<Config>>,
+    /// The config in force, as the supervisor publishes it (it holds the one sender): a
+    /// reload replaces it for every request that starts afterwards.
+    config: watch::Receiver<Arc<Config>>,
     /// `--max-body-bytes`.
     pub max_body_bytes: usize,
     /// `--max-buffered-bytes`: request bodies held in memory, all requests together.
@@ -38,13 +41,13 @@ impl Shared {
     pub fn new(
         client: UpstreamClient,
         recorder: Recorder,
-        config: Arc<Config>,
+        config: watch::Receiver<Arc<Config>>,
         max_body_bytes: usize,
     ) -> Self {
         Shared {
             client,
             recorder,
-            config: RwLock::new(config),
+            config,
             max_body_bytes,
             buffered: BufferBudget::new(DEFAULT_MAX_BUFFERED_BYTES),
             limits: Limits::default(),
@@ -65,14 +68,10 @@ impl Shared {
         self
     }
 
-    /// The config in force (a cheap `Arc` clone; the lock is never held across an await).
+    /// The config in force: a cheap `Arc` clone under the channel's short read lock, which
+    /// is released before this returns (never held across an await).
     pub fn config(&self) -> Arc<Config> {
-        Arc::clone(&self.config.read().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    /// Puts a new config in force.
-    pub fn set_config(&self, config: Arc<Config>) {
-        *self.config.write().unwrap_or_else(|e| e.into_inner()) = config;
+        Arc::clone(&self.config.borrow())
     }
 }
 

@@ -33,17 +33,26 @@ enum Event {
     Received(usize),
 }
 
+/// The writer task's state: the queue it drains, the files it keeps open, and what is left to
+/// write or sync.
 pub(crate) struct Writer {
+    /// The bounded record queue; closed when the last sender (the proxy's `Recorder`) is gone.
     rx: mpsc::Receiver<RecordLine>,
+    /// Counters shared with the `Recorder` handle (queued, written, lost) for the stop report.
     shared: Arc<Shared>,
+    /// `--data-dir`: the root under which `<workflow>/<day>/data.jsonl` files are written.
     data_dir: Arc<PathBuf>,
+    /// `--fsync`: when written files are synced.
     policy: FsyncPolicy,
-    /// `None` only while lent to a blocking thread.
+    /// The open data files, by path. `None` only while lent to a blocking thread.
     cache: Option<FileCache>,
     /// Records received but not yet written (after a failure: the lines of the failed files).
     pending: Vec<RecordLine>,
+    /// Cancelled when the stop budget is spent: stop retrying, count what is left as lost.
     give_up: CancellationToken,
+    /// `interval` policy: when the dirty files must be synced next (`None`: nothing dirty).
     sync_due: Option<Instant>,
+    /// Rate limit of the "write failed" log line, so a full disk cannot flood the log.
     fail_log: LogLimiter,
     /// Failed attempts since the last success.
     failing: u64,

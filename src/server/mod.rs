@@ -54,6 +54,18 @@ pub struct StopSignals {
     pub force: CancellationToken,
 }
 
+impl StopSignals {
+    /// Signals whose `force` is a child of `force`: cancelling that parent cuts this
+    /// listener's drain too (and every other listener's under it). A child token leaves its
+    /// parent when dropped, so listeners that came and went leave nothing behind.
+    pub fn under(force: &CancellationToken) -> StopSignals {
+        StopSignals {
+            stop: CancellationToken::new(),
+            force: force.child_token(),
+        }
+    }
+}
+
 /// Serves `app` on `listener` under `limits` until `signals.stop`, then drains for at most
 /// `drain`. Returns how many connections were still open and had to be cut.
 pub async fn serve(
@@ -157,4 +169,26 @@ async fn take_slot(
         );
     }
     limits.slots.take().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parent_force_token_cuts_every_listener_under_it_and_only_them() {
+        let force = CancellationToken::new();
+        let first = StopSignals::under(&force);
+        let second = StopSignals::under(&force);
+        let other = StopSignals::default();
+        first.stop.cancel();
+        assert!(!first.force.is_cancelled(), "a stop alone does not force");
+        force.cancel();
+        assert!(first.force.is_cancelled() && second.force.is_cancelled());
+        assert!(
+            !second.stop.is_cancelled(),
+            "forcing does not stop accepting"
+        );
+        assert!(!other.force.is_cancelled());
+    }
 }

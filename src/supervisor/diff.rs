@@ -37,11 +37,6 @@ impl Diff {
             .collect();
         diff
     }
-
-    /// Nothing to do for the listeners (the config may still differ, e.g. in key order).
-    pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
-    }
 }
 
 fn by_addr(config: &Config) -> BTreeMap<SocketAddr, &Workflow> {
@@ -83,6 +78,19 @@ mod tests {
             diff.removed,
             vec!["127.0.0.1:3001".parse::<SocketAddr>().expect("addr")]
         );
-        assert!(Diff::between(&old, &old).is_empty());
+        assert_eq!(Diff::between(&old, &old), Diff::default());
+    }
+
+    #[test]
+    fn from_the_empty_config_everything_is_added() {
+        let empty = Config {
+            workflows: BTreeMap::new(),
+        };
+        let first = config(
+            r#"{"a":{"OPENAI_API_HOST":"http://x","PORT":3001},"b":{"OPENAI_API_HOST":"http://y","PORT":3002}}"#,
+        );
+        let diff = Diff::between(&empty, &first);
+        assert_eq!(diff.added.len(), 2);
+        assert!(diff.removed.is_empty() && diff.changed.is_empty());
     }
 }

@@ -1,11 +1,17 @@
 //! The supervisor (§5): owns the config in force and the running listeners, and handles
 //! every trigger (file watcher, SIGHUP, SIGTERM/SIGINT) as one [`Control`] in one loop.
 //!
-//! A reload is read → validate → [`diff::Diff`] → apply, all or nothing: new addresses are
-//! bound first (any failure closes them and changes nothing); then, infallibly, kept
-//! addresses swap their settings, removed ones stop accepting and drain, new ones start.
+//! The start is a reload from the empty config (as Vector's `ConfigDiff::initial`): an empty
+//! [`Supervisor`] applies the first config through the same path ([`apply`]) as every later
+//! reload, which is read → validate → [`diff::Diff`] → apply, all or nothing.
+//!
+//! The config in force has one owner: the supervisor holds the sending side of a `watch`
+//! channel, [`Shared`] the receiving side (a request's `borrow()` is a short read lock, never
+//! held across an await).
 
+mod apply;
 pub mod diff;
+mod error;
 pub mod watcher;
 
 use std::collections::BTreeMap;
@@ -14,18 +20,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use crate::admin::Readiness;
-use crate::config::{self, Config, LoadOptions, Workflow};
-use crate::proxy::{self, Route, Shared};
+use crate::config::{self, Config, LoadOptions};
+use crate::proxy::{Route, Shared};
 use crate::sdnotify;
-use crate::server::{self, StopSignals};
+use crate::server::StopSignals;
 use crate::telemetry::{CONFIG_GENERATION, CONFIG_LAST_RELOAD_OK, CONFIG_RELOADS, WORKFLOWS};
-use diff::Diff;
+pub use error::{BindError, ReloadError};
 
 /// Everything that can ask the supervisor to act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,99 +54,100 @@ pub struct Stopped {
     pub cut_short: bool,
 }
 
-/// Why a bind failed during start or reload.
-#[derive(Debug, thiserror::Error)]
-#[error("could not bind {addr} (workflow {workflow}): {source}")]
-pub struct BindError {
-    /// The address.
-    pub addr: SocketAddr,
-    /// The workflow that wanted it.
-    pub workflow: String,
-    /// The OS error.
-    #[source]
-    pub source: std::io::Error,
-}
-
-/// How a reload ended.
+/// How a reload that did not fail ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReloadResult {
+enum Reloaded {
+    /// The new config is in force.
     Applied,
+    /// The file reads as the config in force: nothing was done.
     Unchanged,
-    Rejected,
-    RolledBack,
 }
 
-impl ReloadResult {
-    fn label(self) -> &'static str {
-        match self {
-            ReloadResult::Applied => "applied",
-            ReloadResult::Unchanged => "unchanged",
-            ReloadResult::Rejected => "rejected",
-            ReloadResult::RolledBack => "rolled_back",
-        }
-    }
+/// The channel of the config in force, holding the empty config until
+/// [`Supervisor::start`]: the sender goes to [`Supervisor::new`], the receiver to [`Shared`].
+pub fn config_channel() -> (watch::Sender<Arc<Config>>, watch::Receiver<Arc<Config>>) {
+    watch::channel(empty())
+}
+
+/// The config before the start: no workflow.
+fn empty() -> Arc<Config> {
+    Arc::new(Config {
+        workflows: BTreeMap::new(),
+    })
 }
 
 /// One running listener.
 struct Running {
+    /// Its workflow settings, swapped in place when a reload changes them.
     route: Arc<Route>,
+    /// Stops it (and, through its `force` child token, cuts its drain).
     signals: StopSignals,
+    /// Its accept loop; yields how many connections the drain had to cut.
     task: JoinHandle<usize>,
 }
 
 /// The config in force and its listeners.
 pub struct Supervisor {
+    /// config.json, read again at every reload.
     config_path: PathBuf,
+    /// How config.json is read (`--host`).
     options: LoadOptions,
+    /// Process-wide state that every listener's [`Route`] points at.
     shared: Arc<Shared>,
-    config: Arc<Config>,
+    /// The config in force, the one copy: [`Shared`] reads it through the receiving side.
+    config: watch::Sender<Arc<Config>>,
+    /// Configs applied so far (0 for the empty one, 1 after the start, +1 per applied reload):
+    /// logged with every reload and published as `micromodel_config_generation`.
     generation: u64,
+    /// The serving listeners, by bind address (what [`diff::Diff`] keys on).
     listeners: BTreeMap<SocketAddr, Running>,
-    /// Listeners removed by a reload, still draining.
+    /// Listeners removed by a reload (or stopped by the shutdown), still draining.
     draining: JoinSet<(SocketAddr, usize)>,
-    /// Their stop signals, so that a second SIGTERM can cut them too.
-    draining_signals: Vec<StopSignals>,
+    /// Parent of every listener's `force` token: cancelling it (a second stop request) cuts
+    /// every drain at once, including those of listeners removed by earlier reloads.
+    force: CancellationToken,
+    /// `--drain-seconds`: how long a stopped listener lets in-flight requests finish.
     drain: Duration,
     /// `/readyz`: true while serving, false from the start of a stop.
     readiness: Arc<Readiness>,
 }
 
 impl Supervisor {
-    /// Binds every workflow of `config` (all or nothing) and starts serving.
-    pub async fn start(
+    /// The empty supervisor: no workflow, no listener, generation 0. `config` is the sending
+    /// side of the channel whose receiver [`Shared`] reads (see [`config_channel`]); it is
+    /// reset to the empty config, from which [`Supervisor::start`] applies the first one.
+    pub fn new(
         config_path: PathBuf,
         options: LoadOptions,
-        config: Arc<Config>,
+        config: watch::Sender<Arc<Config>>,
         shared: Arc<Shared>,
         drain: Duration,
         readiness: Arc<Readiness>,
-    ) -> Result<Supervisor, Vec<BindError>> {
-        let bound = bind_all(config.workflows.values()).await?;
-        let mut supervisor = Supervisor {
+    ) -> Supervisor {
+        config.send_replace(empty());
+        Supervisor {
             config_path,
             options,
             shared,
             config,
-            generation: 1,
+            generation: 0,
             listeners: BTreeMap::new(),
             draining: JoinSet::new(),
-            draining_signals: Vec::new(),
+            force: CancellationToken::new(),
             drain,
             readiness,
-        };
-        for (workflow, listener) in bound {
-            supervisor.launch(workflow, listener);
         }
-        supervisor.publish_gauges();
-        metrics::gauge!(CONFIG_LAST_RELOAD_OK).set(1.0);
-        supervisor.readiness.set(true);
-        sdnotify::notify("READY=1");
-        Ok(supervisor)
     }
 
-    /// The generation of the config in force (1 at start, +1 per applied reload).
-    pub fn generation(&self) -> u64 {
-        self.generation
+    /// Applies `initial` to the empty supervisor (all or nothing: every bind error is
+    /// returned) and marks the process ready.
+    pub fn start(mut self, initial: Arc<Config>) -> Result<Supervisor, Vec<BindError>> {
+        self.apply(initial)?;
+        self.publish_gauges();
+        metrics::gauge!(CONFIG_LAST_RELOAD_OK).set(1.0);
+        self.readiness.set(true);
+        sdnotify::notify("READY=1");
+        Ok(self)
     }
 
     /// Handles control messages until a shutdown; then drains and returns how the stop went.
@@ -148,8 +155,8 @@ impl Supervisor {
         loop {
             tokio::select! {
                 message = control.recv() => match message {
-                    Some(Control::ConfigChanged) => self.reload("file changed").await,
-                    Some(Control::Reload) => self.reload("SIGHUP").await,
+                    Some(Control::ConfigChanged) => self.reload("file changed"),
+                    Some(Control::Reload) => self.reload("SIGHUP"),
                     Some(Control::Shutdown) | None => break,
                 },
                 Some(done) = self.draining.join_next(), if !self.draining.is_empty() => {
@@ -165,112 +172,70 @@ impl Supervisor {
     }
 
     /// Reads, validates and applies config.json; on any failure nothing changes. Tells
-    /// systemd (`RELOADING=1` … `READY=1`) and counts the result.
-    pub async fn reload(&mut self, trigger: &'static str) {
+    /// systemd (`RELOADING=1` … `READY=1`), logs and counts the result.
+    pub fn reload(&mut self, trigger: &'static str) {
         sdnotify::notify("RELOADING=1");
-        let result = self.try_reload(trigger).await;
-        metrics::counter!(CONFIG_RELOADS, "result" => result.label()).increment(1);
-        let ok = matches!(result, ReloadResult::Applied | ReloadResult::Unchanged);
-        metrics::gauge!(CONFIG_LAST_RELOAD_OK).set(if ok { 1.0 } else { 0.0 });
+        let result = self.try_reload(trigger);
+        let label = match &result {
+            Ok(Reloaded::Applied) => "applied",
+            Ok(Reloaded::Unchanged) => "unchanged",
+            Err(error) => error.label(),
+        };
+        match &result {
+            Ok(_) => {}
+            Err(error @ ReloadError::Invalid(_)) => warn!(
+                trigger,
+                generation = self.generation,
+                errors = %error.details(),
+                "Reload rejected; the running config stays in force."
+            ),
+            Err(error @ ReloadError::Bind(_)) => error!(
+                trigger,
+                generation = self.generation,
+                errors = %error.details(),
+                "Reload rolled back: a new address could not be bound; the running config stays in force."
+            ),
+        }
+        metrics::counter!(CONFIG_RELOADS, "result" => label).increment(1);
+        metrics::gauge!(CONFIG_LAST_RELOAD_OK).set(if result.is_ok() { 1.0 } else { 0.0 });
         self.publish_gauges();
         sdnotify::notify("READY=1");
     }
 
     fn publish_gauges(&self) {
         metrics::gauge!(CONFIG_GENERATION).set(self.generation as f64);
-        metrics::gauge!(WORKFLOWS).set(self.config.workflows.len() as f64);
+        metrics::gauge!(WORKFLOWS).set(self.config.borrow().workflows.len() as f64);
     }
 
-    async fn try_reload(&mut self, trigger: &'static str) -> ReloadResult {
-        let new = match config::load(&self.config_path, self.options) {
-            Ok(new) => Arc::new(new),
-            Err(errors) => {
-                let messages: Vec<String> = errors.errors.iter().map(ToString::to_string).collect();
-                warn!(
-                    trigger,
-                    generation = self.generation,
-                    errors = %messages.join("; "),
-                    "Reload rejected; the running config stays in force."
-                );
-                return ReloadResult::Rejected;
-            }
-        };
-        if *new == *self.config {
+    /// One reload: read and validate config.json, then [`apply`] it unless it is unchanged.
+    fn try_reload(&mut self, trigger: &'static str) -> Result<Reloaded, ReloadError> {
+        let new = config::load(&self.config_path, self.options).map_err(ReloadError::Invalid)?;
+        if new == **self.config.borrow() {
             info!(
                 trigger,
                 generation = self.generation,
                 "Config unchanged; nothing to do."
             );
-            return ReloadResult::Unchanged;
+            return Ok(Reloaded::Unchanged);
         }
-        let diff = Diff::between(&self.config, &new);
-        // Fallible preparation: bind every new address before anything changes.
-        let bound = match bind_all(diff.added.iter()).await {
-            Ok(bound) => bound,
-            Err(errors) => {
-                let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                error!(
-                    trigger,
-                    generation = self.generation,
-                    errors = %messages.join("; "),
-                    "Reload rolled back: a new address could not be bound; the running config stays in force."
-                );
-                return ReloadResult::RolledBack;
-            }
-        };
-        // Infallible swap.
-        self.shared.set_config(Arc::clone(&new));
-        for workflow in &diff.changed {
-            if let Some(running) = self.listeners.get(&workflow.addr) {
-                running.route.set_settings(Arc::new(workflow.clone()));
-            }
-        }
-        for addr in &diff.removed {
-            if let Some(running) = self.listeners.remove(addr) {
-                running.signals.stop.cancel();
-                self.draining_signals.push(running.signals.clone());
-                let addr = *addr;
-                let task = running.task;
-                self.draining
-                    .spawn(async move { (addr, task.await.unwrap_or(0)) });
-            }
-        }
-        for (workflow, listener) in bound {
-            self.launch(workflow, listener);
-        }
-        self.config = new;
-        self.generation += 1;
+        let diff = self.apply(Arc::new(new)).map_err(ReloadError::Bind)?;
         info!(
             trigger,
             generation = self.generation,
-            added = %describe(diff.added.iter()),
+            added = %apply::describe(diff.added.iter()),
             removed = ?diff.removed,
-            changed = %describe(diff.changed.iter()),
+            changed = %apply::describe(diff.changed.iter()),
             "Config reloaded."
         );
-        ReloadResult::Applied
+        Ok(Reloaded::Applied)
     }
 
-    fn launch(&mut self, workflow: Workflow, listener: TcpListener) {
-        let addr = listener.local_addr().unwrap_or(workflow.addr);
-        info!(workflow = %workflow.id, %addr, upstream = %crate::config::Redacted(&workflow.api_host), "Workflow listening.");
-        let route = Arc::new(Route::new(Arc::new(workflow), Arc::clone(&self.shared)));
-        let signals = StopSignals::default();
-        let task = tokio::spawn(server::serve(
-            listener,
-            proxy::router(Arc::clone(&route)),
-            signals.clone(),
-            self.drain,
-            self.shared.limits.clone(),
-        ));
-        self.listeners.insert(
-            addr,
-            Running {
-                route,
-                signals,
-                task,
-            },
-        );
+    /// Stops `running` accepting and lets it drain in [`Supervisor::draining`].
+    fn drain_listener(&mut self, addr: SocketAddr, running: Running) {
+        running.signals.stop.cancel();
+        let task = running.task;
+        self.draining
+            .spawn(async move { (addr, task.await.unwrap_or(0)) });
     }
 
     /// Stops accepting everywhere and drains (a second Shutdown skips the drain).
@@ -283,13 +248,8 @@ impl Supervisor {
             drain_seconds = self.drain.as_secs(),
             "Stopping: no new connections, draining in-flight requests."
         );
-        let mut all_signals = std::mem::take(&mut self.draining_signals);
         for (addr, running) in std::mem::take(&mut self.listeners) {
-            running.signals.stop.cancel();
-            all_signals.push(running.signals.clone());
-            let task = running.task;
-            self.draining
-                .spawn(async move { (addr, task.await.unwrap_or(0)) });
+            self.drain_listener(addr, running);
         }
         loop {
             tokio::select! {
@@ -303,9 +263,7 @@ impl Supervisor {
                     Some(Control::Shutdown) => {
                         warn!("Second stop request: skipping the drain.");
                         cut_short = true;
-                        for signals in &all_signals {
-                            signals.force.cancel();
-                        }
+                        self.force.cancel();
                     }
                     Some(_) => debug!("Ignoring a reload while stopping."),
                     // Nobody can send any more: wait for the drain alone.
@@ -322,32 +280,4 @@ impl Supervisor {
         }
         Stopped { began, cut_short }
     }
-}
-
-/// Binds every address; on any failure, closes what was bound and returns every error.
-async fn bind_all<'a>(
-    workflows: impl Iterator<Item = &'a Workflow>,
-) -> Result<Vec<(Workflow, TcpListener)>, Vec<BindError>> {
-    let mut bound = Vec::new();
-    let mut errors = Vec::new();
-    for workflow in workflows {
-        match server::bind(workflow.addr) {
-            Ok(listener) => bound.push((workflow.clone(), listener)),
-            Err(source) => errors.push(BindError {
-                addr: workflow.addr,
-                workflow: workflow.id.clone(),
-                source,
-            }),
-        }
-    }
-    if errors.is_empty() {
-        Ok(bound)
-    } else {
-        Err(errors)
-    }
-}
-
-fn describe<'a>(workflows: impl Iterator<Item = &'a Workflow>) -> String {
-    let parts: Vec<String> = workflows.map(|w| format!("{}@{}", w.id, w.addr)).collect();
-    format!("[{}]", parts.join(", "))
 }

@@ -18,6 +18,16 @@ use tracing::{debug, warn};
 use super::Control;
 
 /// Quiet time after the last relevant event before a reload is asked for.
+///
+/// One save is a burst of events (an editor writes a temporary file, renames it over the
+/// config and may touch it again; `sed -i` and Kubernetes' `..data` swap are similar; a
+/// large `cp` arrives as several writes), and reading at the first one could see a half
+/// written file and log a spurious "Reload rejected". Waiting for a quiet spell turns one
+/// save into one reload. The events of one save come within milliseconds of each other, so
+/// 300 ms leaves a wide margin on a loaded machine while a reload still follows a save
+/// faster than an operator can switch to the log (Vector waits 1 s; its configs are larger
+/// and its reloads rebuild whole topologies). Too short costs at worst one rejected reload,
+/// which changes nothing, and the last write of the burst triggers the next one.
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
 /// How often the watched folder's identity is checked (to re-add the watch).
 const RECHECK: Duration = Duration::from_secs(2);
