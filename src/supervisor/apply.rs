@@ -10,7 +10,7 @@ use tracing::info;
 
 use super::diff::Diff;
 use super::error::BindError;
-use super::{Running, Supervisor};
+use super::state::{Running, Supervisor};
 use crate::config::{Config, Redacted, Workflow};
 use crate::proxy::{self, Route};
 use crate::server::{self, StopSignals};

@@ -12,6 +12,7 @@
 mod apply;
 pub mod diff;
 mod error;
+mod state;
 pub mod watcher;
 
 use std::collections::BTreeMap;
@@ -21,17 +22,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use crate::admin::Readiness;
 use crate::config::{self, Config, LoadOptions};
-use crate::proxy::{Route, Shared};
+use crate::proxy::Shared;
 use crate::sdnotify;
-use crate::server::StopSignals;
 use crate::telemetry::{CONFIG_GENERATION, CONFIG_LAST_RELOAD_OK, CONFIG_RELOADS, WORKFLOWS};
 pub use error::{BindError, ReloadError};
+use state::Running;
+pub use state::Supervisor;
 
 /// Everything that can ask the supervisor to act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,42 +76,6 @@ fn empty() -> Arc<Config> {
     Arc::new(Config {
         workflows: BTreeMap::new(),
     })
-}
-
-/// One running listener.
-struct Running {
-    /// Its workflow settings, swapped in place when a reload changes them.
-    route: Arc<Route>,
-    /// Stops it (and, through its `force` child token, cuts its drain).
-    signals: StopSignals,
-    /// Its accept loop; yields how many connections the drain had to cut.
-    task: JoinHandle<usize>,
-}
-
-/// The config in force and its listeners.
-pub struct Supervisor {
-    /// config.json, read again at every reload.
-    config_path: PathBuf,
-    /// How config.json is read (`--host`).
-    options: LoadOptions,
-    /// Process-wide state that every listener's [`Route`] points at.
-    shared: Arc<Shared>,
-    /// The config in force, the one copy: [`Shared`] reads it through the receiving side.
-    config: watch::Sender<Arc<Config>>,
-    /// Configs applied so far (0 for the empty one, 1 after the start, +1 per applied reload):
-    /// logged with every reload and published as `micromodel_config_generation`.
-    generation: u64,
-    /// The serving listeners, by bind address (what [`diff::Diff`] keys on).
-    listeners: BTreeMap<SocketAddr, Running>,
-    /// Listeners removed by a reload (or stopped by the shutdown), still draining.
-    draining: JoinSet<(SocketAddr, usize)>,
-    /// Parent of every listener's `force` token: cancelling it (a second stop request) cuts
-    /// every drain at once, including those of listeners removed by earlier reloads.
-    force: CancellationToken,
-    /// `--drain-seconds`: how long a stopped listener lets in-flight requests finish.
-    drain: Duration,
-    /// `/readyz`: true while serving, false from the start of a stop.
-    readiness: Arc<Readiness>,
 }
 
 impl Supervisor {
