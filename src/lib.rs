@@ -1,7 +1,13 @@
 //! MicroModel: an OpenAI-compatible proxy that records every completion as ChatML
-//! fine-tuning data (see `SPEC.md` §1–§6 and the README).
+//! fine-tuning data (see the README and `docs/`; §N refers to the sections of the product
+//! contract that `docs/` describes).
 //!
 //! # Module map
+//!
+//! Public are only the modules that the binary (`main.rs`), the integration tests, the
+//! benchmark programs (`bench/`) and the fuzz targets (`fuzz/`, through [`fuzzing`]) call;
+//! everything else is `pub(crate)`, so the compiler reports dead code. `unsafe` is forbidden
+//! crate-wide (`[lints]` in `Cargo.toml`).
 //!
 //! - [`cli`]: command-line flags (each with a `MICROMODEL_*` environment twin).
 //! - [`config`]: `config.json` parsing and validation (§1), collecting every error.
@@ -26,23 +32,23 @@
 //!   `<data_dir>/<workflow>/<DD-MM-YYYY>/data.jsonl` (day folder format, file name, path
 //!   building); the recorder, the data tools and the demo build paths through it.
 
-pub mod admin;
+pub(crate) mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dataset;
 pub mod demo;
-pub mod layout;
-pub mod logging;
-pub mod proxy;
+pub(crate) mod layout;
+pub(crate) mod logging;
+pub(crate) mod proxy;
 pub mod record;
 pub mod recorder;
-pub mod sdnotify;
-pub mod server;
+pub(crate) mod sdnotify;
+pub(crate) mod server;
 pub mod signals;
-pub mod supervisor;
-pub mod telemetry;
-pub mod upstream;
+pub(crate) mod supervisor;
+pub(crate) mod telemetry;
+pub(crate) mod upstream;
 
 #[doc(hidden)]
 pub mod fuzzing;

@@ -41,6 +41,7 @@ impl BufferBudget {
     }
 
     /// Bytes reserved now.
+    #[cfg(test)]
     pub fn used(&self) -> usize {
         self.used.load(Ordering::Relaxed)
     }

@@ -56,7 +56,9 @@ pub struct Recording {
     /// The recorder (and the record size limit).
     pub shared: Arc<Shared>,
     /// The request body's share of `--max-buffered-bytes`: the record keeps slices of the
-    /// body until the answer ends.
+    /// body until the answer ends. Never read: it is held for its `Drop`, which gives the
+    /// bytes back.
+    #[allow(dead_code)]
     pub held: Reservation,
 }
 

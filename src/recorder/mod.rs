@@ -25,7 +25,6 @@ mod stats;
 mod writer;
 
 use std::io;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,15 +59,15 @@ pub struct RecorderStats {
 /// is dropped.
 #[derive(Clone)]
 pub struct Recorder {
+    /// The queue into the writer task (bounded by `--queue-records`).
     tx: mpsc::Sender<RecordLine>,
+    /// Counters shared with the writer (accepted, written, dropped, ...).
     shared: Arc<Shared>,
-    data_dir: Arc<PathBuf>,
 }
 
 impl std::fmt::Debug for Recorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Recorder")
-            .field("data_dir", &self.data_dir)
             .field("stats", &self.stats())
             .finish()
     }
@@ -120,11 +119,6 @@ impl Recorder {
             failed_writes: Shared::get(&self.shared.failed_writes),
             queue_depth: self.tx.max_capacity() - self.tx.capacity(),
         }
-    }
-
-    /// The root folder records are written under.
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
     }
 }
 
@@ -245,7 +239,6 @@ pub fn start(opts: RecorderOptions) -> io::Result<(Recorder, RecorderHandle)> {
         Recorder {
             tx,
             shared: Arc::clone(&shared),
-            data_dir,
         },
         RecorderHandle {
             join,
