@@ -87,7 +87,7 @@ class Server:
 
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log,
-                                     preexec_fn=pre, cwd=cwd or root)
+                                     preexec_fn=pre, cwd=cwd or root, env=e)
         self.stdout_lines = []
         self._ready = threading.Event()
         threading.Thread(target=self._read_stdout, daemon=True).start()
