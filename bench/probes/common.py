@@ -393,10 +393,10 @@ class Upstream:
                         self.wfile.flush()
                         up.release.wait()
                         return
-                    if model == "longline":
+                    if model.startswith("longline"):
                         self._chunk(b"data: ")
                         pad = b"x" * MIB
-                        for _ in range(1024):
+                        for _ in range(64 if model == "longline64" else 1024):
                             self._chunk(pad)
                         return self._chunk(b"")
                     if model == "noblank":

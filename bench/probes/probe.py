@@ -24,8 +24,8 @@ def report(case, **figures):
 
 # ------------------------------------------------------------------ 1: silent loss
 
-def case1():
-    for action in ("delete_folder", "delete_file", "replace_file"):
+def case1(actions=("delete_folder", "delete_file", "replace_file", "rename_file", "folder_made_file")):
+    for action in actions:
         s = Server(workdir("c1"))
         load = Load(s.port, conns=32).start()
         time.sleep(2)
@@ -36,12 +36,19 @@ def case1():
             shutil.rmtree(os.path.dirname(path))
         elif action == "delete_file":
             os.unlink(path)
-        else:
+        elif action == "replace_file":
             tmp = path + ".new"
             with open(tmp, "w") as f:
                 f.write('{"placeholder":1}\n')
             replaced_lines = 1
             os.rename(tmp, path)
+        elif action == "rename_file":  # log rotation by mv: the old lines stay in the old file
+            os.rename(path, path + ".1")
+        else:  # the day folder becomes a file for 2 s: records wait, then go to the path
+            shutil.rmtree(os.path.dirname(path))
+            open(os.path.dirname(path), "w").close()
+            time.sleep(2)
+            os.unlink(os.path.dirname(path))
         time.sleep(5)
         load.stop()
         written_metric = s.metric("micromodel_records_written_total")
@@ -240,6 +247,9 @@ def case3_bodies():
             w.write(request_bytes("POST", "/v1/chat/completions", body, s.port, "Connection: close\r\n"))
             try:
                 await w.drain()
+            except OSError:
+                pass  # refused before the whole body was sent: the answer is still readable
+            try:
                 st, _, _ = await asyncio.wait_for(__import__("common").read_response(r), 120)
             except Exception as e:  # noqa: BLE001
                 st = type(e).__name__
@@ -276,6 +286,13 @@ def case4():
                peak_rss_mib=round(s.vmhwm_kib() / 1024),
                too_large=s.metric("micromodel_records_dropped_total", {"reason": "too_large"}))
         s.kill()
+    case4_choices(up)
+    case4_concurrent(up)
+    up.close()
+
+
+def case4_choices(up=None):
+    up = up or Upstream()
     s = Server(workdir("c4"), "serve", serve_config(up.url))
     load = Load(s.port, conns=8, body=chat_body("ok")).start()
     time.sleep(1)
@@ -283,14 +300,31 @@ def case4():
     time.sleep(2)
     load.stop()
     time.sleep(1)
-    m = lambda r: s.metric("micromodel_records_dropped_total", {"reason": r})  # noqa: E731
+    m = {r: s.metric("micromodel_records_dropped_total", {"reason": r})
+         for r in ("unexpected_choice", "queue_full", "too_large")}
     written = s.metric("micromodel_records_written_total")
+    rss = round(s.vmhwm_kib() / 1024)
     rc, _ = s.stop()
     report("4", variant="100,000 choices for n=1, with 8 conns of other load", status=st,
-           peak_rss_mib=round(s.vmhwm_kib() / 1024) if s.proc.poll() is None else None,
-           unexpected_choice=m("unexpected_choice"), queue_full=m("queue_full"),
-           other_answers_2xx=load.ok, written=written, lines=s.all_lines("w"), exit=rc)
-    up.close()
+           answer_bytes=n, peak_rss_mib=rss, dropped=m, other_answers_2xx=load.ok,
+           written=written, lines=s.all_lines("w"), exit=rc)
+
+
+def case4_concurrent(up=None, n=16):
+    """n streams at once, each a 64 MiB line without a newline: the limit is per answer."""
+    up = up or Upstream()
+    s = Server(workdir("c4"), "serve", serve_config(up.url))
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        one_request(s.port, chat_body("longline64", stream=True), timeout=600)[0])) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    report("4", variant=f"{n} concurrent streams, each a 64 MiB line without newline",
+           statuses=results, peak_rss_mib=round(s.vmhwm_kib() / 1024),
+           too_large=s.metric("micromodel_records_dropped_total", {"reason": "too_large"}))
+    s.kill()
 
 
 # ------------------------------------------------------------------ 5: secrets in logs
@@ -483,11 +517,23 @@ def happy_reloads(n=100):
         cfg = json.load(f)
     load = Load(s.port, conns=32).start()
     time.sleep(1)
+    extra_port = free_port()
+    waited_out = 0
     for i in range(n):
         cfg["demo"]["TIMEOUT_SECONDS"] = 60 + (i % 2)
+        if i % 2:  # every other reload also starts / stops a second workflow
+            cfg["extra"] = {"OPENAI_API_HOST": cfg["demo"]["OPENAI_API_HOST"], "PORT": extra_port}
+        else:
+            cfg.pop("extra", None)
+        applied = s.metric("micromodel_config_reloads_total", {"result": "applied"})
         with open(s.config_path, "w") as f:  # written in place, as an editor would
             json.dump(cfg, f, indent=2)
-        time.sleep(0.1)
+        deadline = time.time() + 5  # one reload per write: wait for it (debounce is 300 ms)
+        while s.metric("micromodel_config_reloads_total", {"result": "applied"}) == applied:
+            if time.time() > deadline:
+                waited_out += 1
+                break
+            time.sleep(0.05)
     time.sleep(1)
     load.stop()
     reloads = {r: s.metric("micromodel_config_reloads_total", {"result": r})
@@ -495,13 +541,14 @@ def happy_reloads(n=100):
     rc, _ = s.stop()
     failed = sum(v for k, v in load.status.items() if not 200 <= k < 300) + sum(load.errors.values())
     report("happy", variant=f"{n} config writes under load (32 conns)", requests=load.ok + failed,
-           failed=failed, reloads_metric=reloads, load=load.summary(), exit=rc)
+           failed=failed, reloads_metric=reloads, writes_without_reload=waited_out, load=load.summary(), exit=rc)
 
 
 CASES = {"1": case1, "2": case2, "3": case3, "4": case4, "5": case5, "6": case6, "7": case7,
          "8": case8, "9": case9, "happy_sigterm": happy_sigterm, "happy_reloads": happy_reloads,
          "3a": case3_slowloris, "3b": case3_idle10k, "3c": lambda: case3_fd512("keepalive"),
-         "3c2": lambda: case3_fd512("silent"), "3d": case3_bodies}
+         "3c2": lambda: case3_fd512("silent"), "3d": case3_bodies, "4b": case4_choices,
+         "4c": case4_concurrent}
 
 if __name__ == "__main__":
     if not os.path.exists(BIN):
