@@ -245,14 +245,18 @@ def case3_bodies():
         async def one():
             r, w = await asyncio.open_connection("127.0.0.1", s.port)
             w.write(request_bytes("POST", "/v1/chat/completions", body, s.port, "Connection: close\r\n"))
-            try:
-                await w.drain()
-            except OSError:
-                pass  # refused before the whole body was sent: the answer is still readable
-            try:
+
+            async def send():
+                try:
+                    await w.drain()
+                except OSError:
+                    pass  # refused before the whole body was sent
+            sender = asyncio.ensure_future(send())
+            try:  # read while sending, as curl does, so an early 503 is seen
                 st, _, _ = await asyncio.wait_for(__import__("common").read_response(r), 120)
             except Exception as e:  # noqa: BLE001
                 st = type(e).__name__
+            sender.cancel()
             w.close()
             return st
         return await asyncio.gather(*(one() for _ in range(16)))
@@ -544,17 +548,73 @@ def happy_reloads(n=100):
            failed=failed, reloads_metric=reloads, writes_without_reload=waited_out, load=load.summary(), exit=rc)
 
 
+def case3_timeouts():
+    """Body-read and keep-alive idle timeouts, and a silent-connection flood on the admin port."""
+    s = Server(workdir("c3f"), args=["--body-read-timeout-seconds", "3", "--idle-timeout-seconds", "3"])
+    t0 = time.time()
+    head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100\r\n\r\n{\"model\":").encode()
+    out = raw_exchange(s.port, head, timeout=20)
+    body_status, body_s = out.split(b"\r\n", 1)[0].decode(errors="replace"), round(time.time() - t0, 1)
+    k = socket.create_connection(("127.0.0.1", s.port), timeout=20)
+    k.sendall(request_bytes("POST", "/v1/chat/completions", chat_body(), s.port))
+    k.recv(65536)
+    t0 = time.time()
+    try:
+        while k.recv(65536):
+            pass
+        idle_closed = round(time.time() - t0, 1)
+    except OSError as e:
+        idle_closed = type(e).__name__
+    k.close()
+    flood, _ = open_many(s.admin_port, 200)
+    t0 = time.time()
+    try:
+        s.metrics()
+        scrape = "ok"
+    except Exception as e:  # noqa: BLE001
+        scrape = type(e).__name__
+    report("3", variant="timeouts: body 3 s, idle 3 s; 200 silent conns on admin (header timeout 30 s)",
+           slow_body_answer=body_status, slow_body_after_s=body_s, idle_closed_after_s=idle_closed,
+           admin_scrape_during_flood=scrape, admin_scrape_s=round(time.time() - t0, 1))
+    for f in flood:
+        f.close()
+    s.kill()
+
+
+def happy_kill9():
+    s = Server(workdir("h3"))
+    load = Load(s.port, conns=64).start()
+    time.sleep(5)
+    t_kill = time.time()
+    s.proc.kill()
+    s.proc.wait()
+    load.stop()
+    lines = s.all_lines()
+    late = sum(1 for t in load.ok_times if t > t_kill - 0.015)
+    lost = max(0, load.ok - lines)
+    times = sorted(load.ok_times)
+    # how long before the kill the oldest of the `lost` most recent answers completed (<= 0:
+    # every lost answer reached the client after kill() was called, i.e. was in flight)
+    window = round((t_kill - times[-lost]) * 1000, 1) if lost else 0
+    report("happy", variant="kill -9 under load (64 conns)", answers_2xx=load.ok, lines=lines,
+           lost=lost, answers_in_last_15ms_before_kill=late,
+           lost_fit_in_last_ms_before_kill=window,
+           answers_received_after_kill=sum(1 for t in times if t >= t_kill))
+
+
 CASES = {"1": case1, "2": case2, "3": case3, "4": case4, "5": case5, "6": case6, "7": case7,
          "8": case8, "9": case9, "happy_sigterm": happy_sigterm, "happy_reloads": happy_reloads,
          "3a": case3_slowloris, "3b": case3_idle10k, "3c": lambda: case3_fd512("keepalive"),
          "3c2": lambda: case3_fd512("silent"), "3d": case3_bodies, "4b": case4_choices,
-         "4c": case4_concurrent}
+         "4c": case4_concurrent, "3e": case3_timeouts, "happy_kill9": happy_kill9}
 
 if __name__ == "__main__":
     if not os.path.exists(BIN):
         sys.exit(f"build first: cargo build --release --locked ({BIN} missing)")
     names = sys.argv[1:] or ["all"]
     if names == ["all"]:
-        names = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "happy_sigterm", "happy_reloads"]
+        names = ["1", "2", "3", "3e", "4", "5", "6", "7", "8", "9", "happy_sigterm",
+                 "happy_reloads", "happy_kill9"]
     for name in names:
         CASES[name]()
