@@ -39,7 +39,7 @@ pub async fn dialect_upstream(seen: Seen) -> Response {
     if let Some(cut) = seen.headers.get("x-cut-before") {
         let text = String::from_utf8(bytes).expect("utf8 fixture");
         let at = text.find(cut.to_str().expect("ascii")).expect("cut point");
-        bytes = text[..at].as_bytes().to_vec();
+        bytes = text.as_bytes()[..at].to_vec();
     }
     let chunks: Vec<Result<Bytes, std::io::Error>> = bytes
         .chunks(37)
