@@ -49,6 +49,7 @@ async fn chat_is_forwarded_and_recorded_field_by_field() {
             "endpoint",
             "model",
             "workflow_id",
+            "params",
             "finish_reason",
             "usage",
             "stream",

@@ -13,6 +13,7 @@
 mod answers;
 mod banner;
 pub mod config_file;
+mod dialects;
 mod openai;
 mod upstream;
 

@@ -1,6 +1,7 @@
 //! The built-in upstream: an OpenAI-compatible HTTP server on `127.0.0.1:<any port>`, in the
 //! demo's own process. It answers `POST /v1/chat/completions` and `POST /v1/completions`
-//! (whole or streamed, see [`answers`](super::answers)), `GET /v1/models` and
+//! (whole or streamed, see [`answers`](super::answers)), `POST /v1/responses` and
+//! `POST /v1/messages` (see [`dialects`](super::dialects)), `GET /v1/models` and
 //! `GET /v1/models/{id}`; anything else is a `404` in the OpenAI error shape.
 
 use std::convert::Infallible;
@@ -18,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::answers::{self, Answer, BadRequest};
+use super::dialects::{self, Dialect};
 use super::openai::{self, Envelope, Shape};
 use crate::record::EndpointKind;
 
@@ -60,21 +62,56 @@ pub(crate) fn router() -> Router {
     Router::new()
         .route(EndpointKind::Chat.path(), post(chat))
         .route(EndpointKind::Completions.path(), post(completions))
+        .route(EndpointKind::Responses.path(), post(responses))
+        .route(EndpointKind::Messages.path(), post(messages))
         .route("/v1/models", get(models))
         .route("/v1/models/{id}", get(model))
         .fallback(not_found)
 }
 
 async fn chat(body: Bytes) -> Response {
-    answer(Shape::Chat, "chatcmpl", &body, answers::chat)
+    answer(
+        Render::OpenAi(Shape::Chat),
+        "chatcmpl",
+        &body,
+        answers::chat,
+    )
 }
 
 async fn completions(body: Bytes) -> Response {
-    answer(Shape::Completions, "cmpl", &body, answers::completions)
+    let shape = Render::OpenAi(Shape::Completions);
+    answer(shape, "cmpl", &body, answers::completions)
+}
+
+async fn responses(body: Bytes) -> Response {
+    answer(
+        Render::Dialect(Dialect::Responses),
+        "resp",
+        &body,
+        |request| answers::chat(&dialects::as_chat_request(Dialect::Responses, request)),
+    )
+}
+
+async fn messages(body: Bytes) -> Response {
+    answer(
+        Render::Dialect(Dialect::Messages),
+        "msg",
+        &body,
+        |request| answers::chat(&dialects::as_chat_request(Dialect::Messages, request)),
+    )
+}
+
+/// Which published shape an answer is given.
+#[derive(Clone, Copy)]
+enum Render {
+    /// Chat completions or completions.
+    OpenAi(Shape),
+    /// The Responses API or Anthropic Messages.
+    Dialect(Dialect),
 }
 
 fn answer(
-    shape: Shape,
+    render: Render,
     prefix: &str,
     body: &[u8],
     build: fn(&Value) -> Result<Answer, BadRequest>,
@@ -106,9 +143,16 @@ fn answer(
         created: chrono::Utc::now().timestamp(),
     };
     if !answer.stream {
-        return Json(openai::whole(shape, &answer, &envelope)).into_response();
+        return Json(match render {
+            Render::OpenAi(shape) => openai::whole(shape, &answer, &envelope),
+            Render::Dialect(dialect) => dialects::whole(dialect, &answer, &envelope),
+        })
+        .into_response();
     }
-    let events = openai::events(shape, &answer, &envelope);
+    let events = match render {
+        Render::OpenAi(shape) => openai::events(shape, &answer, &envelope),
+        Render::Dialect(dialect) => dialects::events(dialect, &answer, &envelope),
+    };
     let stream = futures_util::stream::iter(events.into_iter().map(Ok::<_, Infallible>));
     (
         [

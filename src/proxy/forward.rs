@@ -22,14 +22,15 @@ use super::headers::{request_headers, response_headers};
 use super::recording::{Capture, ClientGone, JsonBody, Recording};
 use super::state::Route;
 use crate::config::Workflow;
+use crate::record::capture::AnswerStream;
 use crate::record::line::RecordContext;
 use crate::record::request::{RequestError, RequestView};
-use crate::record::stream::{CaptureLimits, StreamCapture};
-use crate::record::EndpointKind;
+use crate::record::stream::CaptureLimits;
+use crate::record::{EndpointKind, KeyHeader};
 use crate::telemetry::upstream_error;
 use crate::upstream::{full_body, upstream_uri, UpstreamBody};
 
-/// `POST /v1/chat/completions` and `POST /v1/completions`.
+/// A recorded endpoint (`POST` to an [`EndpointKind`] path).
 pub async fn recorded(
     route: Arc<Route>,
     kind: EndpointKind,
@@ -76,7 +77,7 @@ pub async fn recorded(
         header::ACCEPT_ENCODING,
         HeaderValue::from_static("identity"),
     );
-    apply_key(&mut headers, &workflow);
+    apply_key(&mut headers, &workflow, kind.key_header());
     let waiting = ClientGone::arm(&ctx.workflow_id);
     let upstream = send(
         &route,
@@ -94,7 +95,7 @@ pub async fn recorded(
     let status = upstream.status();
     let sse = is_sse(upstream.headers());
     let capture = match (status.is_success(), sse, ctx.stream) {
-        (true, true, _) => Some(Capture::Stream(Box::new(StreamCapture::with_limits(
+        (true, true, _) => Some(Capture::Stream(Box::new(AnswerStream::new(
             kind,
             CaptureLimits {
                 max_bytes: shared.max_record_bytes,
@@ -122,7 +123,7 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
     let (parts, body) = req.into_parts();
     let declared = check_declared_length(&parts.headers, limit)?;
     let mut headers = request_headers(&parts.headers);
-    apply_key(&mut headers, &workflow);
+    apply_key(&mut headers, &workflow, KeyHeader::Bearer);
 
     // Set when the client's own body fails (over the limit, stalled, broken): that, not the
     // upstream, is then what the client hears about.
@@ -201,12 +202,21 @@ fn check_declared_length(headers: &HeaderMap, limit: usize) -> Result<Option<u64
     }
 }
 
-fn apply_key(headers: &mut HeaderMap, workflow: &Workflow) {
+/// With an `API_KEY`, replaces the client's credentials with the workflow's, in the header
+/// the endpoint's upstream reads (`Authorization: Bearer`, or Anthropic's `x-api-key`).
+fn apply_key(headers: &mut HeaderMap, workflow: &Workflow, how: KeyHeader) {
     if let Some(key) = &workflow.api_key {
-        match HeaderValue::try_from(format!("Bearer {}", key.expose())) {
+        let (name, value) = match how {
+            KeyHeader::Bearer => (header::AUTHORIZATION, format!("Bearer {}", key.expose())),
+            KeyHeader::XApiKey => (X_API_KEY, key.expose().to_owned()),
+        };
+        match HeaderValue::try_from(value) {
             Ok(mut value) => {
                 value.set_sensitive(true);
-                headers.insert(header::AUTHORIZATION, value);
+                if how == KeyHeader::XApiKey {
+                    headers.remove(header::AUTHORIZATION);
+                }
+                headers.insert(name, value);
             }
             // Config validation keeps keys printable; never log the key itself.
             Err(_) => {
@@ -215,6 +225,9 @@ fn apply_key(headers: &mut HeaderMap, workflow: &Workflow) {
         }
     }
 }
+
+/// Anthropic's key header.
+const X_API_KEY: header::HeaderName = header::HeaderName::from_static("x-api-key");
 
 fn is_sse(headers: &HeaderMap) -> bool {
     const SSE: &[u8] = b"text/event-stream";

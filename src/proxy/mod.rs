@@ -108,6 +108,8 @@ async fn info(State(route): State<Arc<Route>>) -> Json<serde_json::Value> {
         "endpoints": {
             "chat_completions": format!("POST {} (recorded)", EndpointKind::Chat.path()),
             "completions": format!("POST {} (recorded)", EndpointKind::Completions.path()),
+            "responses": format!("POST {} (recorded)", EndpointKind::Responses.path()),
+            "messages": format!("POST {} (recorded)", EndpointKind::Messages.path()),
             "other": "/v1/* (passed through, not recorded)",
             "health": "GET /health",
             "info": "GET /",

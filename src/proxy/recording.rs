@@ -11,9 +11,9 @@ use tracing::warn;
 use super::budget::Reservation;
 use super::not_recorded;
 use super::state::Shared;
+use crate::record::capture::{parse_for, AnswerStream, Parsed};
 use crate::record::line::RecordContext;
-use crate::record::parse_answer::parse_answer_limited;
-use crate::record::stream::{Incomplete, StreamCapture};
+use crate::record::stream::Incomplete;
 use crate::recorder::RecordLine;
 use crate::telemetry::RECORDS_DROPPED;
 
@@ -23,7 +23,7 @@ pub enum Capture {
     /// on, not copied), up to `--max-record-bytes`.
     Json(JsonBody),
     /// An SSE stream, assembled incrementally.
-    Stream(Box<StreamCapture>),
+    Stream(Box<AnswerStream>),
 }
 
 /// The chunks of a non-streamed answer.
@@ -98,49 +98,53 @@ impl Recording {
         );
     }
 
-    /// Whether the stream's end was seen (`data: [DONE]` or an error event).
+    /// Whether the stream's end was seen (`data: [DONE]`, a terminal event or an error).
     pub(super) fn stream_done(&self) -> bool {
         matches!(&self.capture, Capture::Stream(capture) if capture.is_done())
     }
 
     /// The answer ended normally: turn it into lines and hand them to the recorder.
-    pub(super) fn complete(self) {
+    pub(super) fn complete(mut self) {
         let latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let finished = chrono::Utc::now();
         let workflow = self.ctx.workflow_id.as_str();
         let max_choices = self.ctx.max_choices();
-        let (answer, left_out) = match self.capture {
-            Capture::Json(body) => {
-                match parse_answer_limited(self.ctx.endpoint, &body.whole(), max_choices) {
-                    Ok(parsed) => parsed,
-                    Err(error) => {
-                        metrics::counter!(RECORDS_DROPPED, "reason" => "unparsable").increment(1);
-                        warn!(workflow, %error, "Upstream answer could not be parsed; not recorded.");
-                        return;
-                    }
+        let parsed = match self.capture {
+            Capture::Json(body) => match parse_for(self.ctx.endpoint, &body.whole(), max_choices) {
+                Ok(parsed) => parsed,
+                Err(error) => {
+                    metrics::counter!(RECORDS_DROPPED, "reason" => "unparsable").increment(1);
+                    warn!(workflow, %error, "Upstream answer could not be parsed; not recorded.");
+                    return;
                 }
-            }
-            Capture::Stream(capture) => {
-                let left_out = capture.unexpected_choices();
-                match capture.finish() {
-                    Ok(answer) => (answer, left_out),
-                    Err(Incomplete::TooLarge { id, limit }) => {
-                        let what = "stream answer";
-                        return not_recorded::too_large(workflow, id.as_deref(), what, limit);
-                    }
-                    Err(incomplete) => {
-                        metrics::counter!(RECORDS_DROPPED, "reason" => "incomplete").increment(1);
-                        warn!(
-                            workflow,
-                            upstream_id = incomplete.upstream_id().unwrap_or("-"),
-                            %incomplete,
-                            "Stream ended without a finish reason; not recorded."
-                        );
-                        return;
-                    }
+            },
+            Capture::Stream(capture) => match capture.finish() {
+                Ok(parsed) => parsed,
+                Err(Incomplete::TooLarge { id, limit }) => {
+                    let what = "stream answer";
+                    return not_recorded::too_large(workflow, id.as_deref(), what, limit);
                 }
-            }
+                Err(incomplete) => {
+                    metrics::counter!(RECORDS_DROPPED, "reason" => "incomplete").increment(1);
+                    warn!(
+                        workflow,
+                        upstream_id = incomplete.upstream_id().unwrap_or("-"),
+                        %incomplete,
+                        "Stream ended without a finish reason; not recorded."
+                    );
+                    return;
+                }
+            },
         };
+        let Parsed {
+            answer,
+            left_out,
+            partial,
+        } = parsed;
+        if partial {
+            self.ctx.mark_partial();
+        }
+        let workflow = self.ctx.workflow_id.as_str();
         let upstream_id = answer.id.as_deref();
         if left_out > 0 {
             not_recorded::unexpected_choices(workflow, upstream_id, left_out, max_choices);

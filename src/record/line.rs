@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::answer::{Answer, AssistantMessage, Choice};
+use super::dialect::Dialect;
 use super::endpoint::EndpointKind;
 use super::recordable::{self, Unrecordable};
 use super::request::{minify_json, RequestView};
@@ -19,12 +20,22 @@ pub struct RecordContext {
     pub workflow_id: String,
     /// The request's `model`, `"unknown"` when absent.
     pub model: String,
-    /// Chat: the request's `messages` array (raw text).
+    /// Chat: the request's `messages` array (raw text); another dialect: its request's
+    /// conversation mapped to ChatML messages (a JSON array text).
     messages: Option<Bytes>,
     /// Completions: the request's `prompt` (raw text).
     prompt: Option<Bytes>,
-    /// The request's `tools` (raw text), when present and not null.
+    /// The request's `tools` (raw text; another dialect's mapped to the chat shape), when
+    /// present and not null.
     tools: Option<Bytes>,
+    /// The request's other top-level members as one JSON object text (`params`), `None`
+    /// when there are none.
+    params: Option<String>,
+    /// Something of the conversation has no ChatML form or lives elsewhere: the record gets
+    /// `"partial": true`.
+    partial: bool,
+    /// Responses: the `previous_response_id` this turn continues.
+    previous_response_id: Option<String>,
     /// The request's `n` (default 1).
     n: u32,
     /// The request asked for a stream.
@@ -43,36 +54,66 @@ impl RecordContext {
         view: &RequestView<'_>,
         body: &Bytes,
     ) -> Self {
-        let slice = |raw: &RawValue| body.slice_ref(raw.get().as_bytes());
-        let messages = view.get_non_null("messages");
-        let tools = view.get_non_null("tools");
-        let refused = match (endpoint, messages) {
-            (EndpointKind::Chat, Some(m)) => recordable::check_messages(m).err(),
-            _ => None,
+        let model = view.model().unwrap_or_else(|| "unknown".to_owned());
+        let params = params_text(view);
+        let stream = view.is_stream();
+        if let Some(dialect) = Dialect::of(endpoint) {
+            let mapped = dialect.map_request(view);
+            let messages = mapped.messages_json();
+            let tools = mapped.tools_json();
+            let refused = raw_value(&messages)
+                .and_then(|m| recordable::check_messages(m).err())
+                .or_else(|| {
+                    tools
+                        .as_deref()
+                        .and_then(raw_value)
+                        .and_then(|t| recordable::check_tools(t).err())
+                });
+            return RecordContext {
+                endpoint,
+                workflow_id,
+                model,
+                messages: Some(Bytes::from(messages)),
+                prompt: None,
+                tools: tools.map(Bytes::from),
+                params,
+                partial: mapped.partial,
+                previous_response_id: mapped.previous_response_id,
+                // One record per answer: these APIs have no `n`.
+                n: 1,
+                stream,
+                prompts: 1,
+                refused,
+            };
         }
-        .or_else(|| tools.and_then(|t| recordable::check_tools(t).err()));
-        let prompt = view.get_non_null("prompt");
+        let slice = |raw: &RawValue| body.slice_ref(raw.get().as_bytes());
+        let completions = endpoint == EndpointKind::Completions;
+        let messages = view.get_non_null("messages").filter(|_| !completions);
+        let tools = view.get_non_null("tools");
+        let refused = messages
+            .and_then(|m| recordable::check_messages(m).err())
+            .or_else(|| tools.and_then(|t| recordable::check_tools(t).err()));
+        let prompt = view.get_non_null("prompt").filter(|_| completions);
         RecordContext {
             endpoint,
             workflow_id,
-            model: view.model().unwrap_or_else(|| "unknown".to_owned()),
-            messages: match endpoint {
-                EndpointKind::Chat => view.get_non_null("messages").map(slice),
-                EndpointKind::Completions => None,
-            },
-            prompt: match endpoint {
-                EndpointKind::Completions => view.get_non_null("prompt").map(slice),
-                EndpointKind::Chat => None,
-            },
+            model,
+            messages: messages.map(slice),
+            prompt: prompt.map(slice),
             tools: tools.map(slice),
+            params,
+            partial: false,
+            previous_response_id: None,
             n: view.n(),
-            stream: view.is_stream(),
-            prompts: match endpoint {
-                EndpointKind::Completions => prompt.map_or(1, prompt_count),
-                EndpointKind::Chat => 1,
-            },
+            stream,
+            prompts: prompt.map_or(1, prompt_count),
             refused,
         }
+    }
+
+    /// The answer had parts with no ChatML form: the record gets `"partial": true`.
+    pub fn mark_partial(&mut self) {
+        self.partial = true;
     }
 
     /// Choices with an `index` at or above this answer nothing that was asked: `n` × the
@@ -109,6 +150,7 @@ impl RecordContext {
         let tools_text = self.tools.as_ref().map(minified);
         // Minified and validated once, shared by every choice's line.
         let tools = tools_text.as_deref().and_then(raw_value);
+        let params = self.params.as_deref().and_then(raw_value);
         let history = self.messages.as_ref().map(minified);
         answer
             .choices
@@ -123,12 +165,15 @@ impl RecordContext {
                     model: &self.model,
                     workflow_id: &self.workflow_id,
                     tools,
+                    params,
                     finish_reason: choice.finish_reason.as_deref(),
                     // The record format wants an object; anything else is left out.
                     usage: answer.usage.as_deref().filter(|u| u.get().starts_with('{')),
                     stream: self.stream,
                     latency_ms,
                     request_id: answer.id.as_deref(),
+                    previous_response_id: self.previous_response_id.as_deref(),
+                    partial: self.partial.then_some(true),
                 };
                 let tail = serde_json::to_string(&tail).expect("record tail serialises");
                 out.push(',');
@@ -149,7 +194,13 @@ impl RecordContext {
     fn write_messages(&self, history: Option<&str>, choice: &Choice, out: &mut String) {
         out.push('[');
         match self.endpoint {
-            EndpointKind::Chat => {
+            EndpointKind::Completions => {
+                out.push_str("{\"role\":\"user\",\"content\":");
+                out.push_str(&self.prompt_for(choice.index));
+                out.push_str("},");
+            }
+            // Chat, and the other dialects' mapped conversation.
+            _ => {
                 if let Some(text) = history {
                     let inner = text
                         .strip_prefix('[')
@@ -160,11 +211,6 @@ impl RecordContext {
                         out.push(',');
                     }
                 }
-            }
-            EndpointKind::Completions => {
-                out.push_str("{\"role\":\"user\",\"content\":");
-                out.push_str(&self.prompt_for(choice.index));
-                out.push_str("},");
             }
         }
         push_message(&choice.message, out);
@@ -212,6 +258,43 @@ fn prompt_count(prompt: &RawValue) -> u32 {
     }
 }
 
+/// The top-level members a record does not hold elsewhere: `params` keeps them.
+const HELD_ELSEWHERE: [&str; 11] = [
+    "model",
+    "messages",
+    "prompt",
+    "input",
+    "instructions",
+    "system",
+    "tools",
+    "stream",
+    "stream_options",
+    "workflow_id",
+    "previous_response_id",
+];
+
+/// `params`: the request's other top-level members, in request order, values minified (a
+/// repeated key is kept once, with its last value, as JSON parsers read it); `None` when
+/// there are none.
+fn params_text(view: &RequestView<'_>) -> Option<String> {
+    let members: Vec<(&str, &RawValue)> = view.members().collect();
+    let mut out = String::new();
+    for (position, (key, value)) in members.iter().enumerate() {
+        let repeated_later = members[position + 1..].iter().any(|(k, _)| k == key);
+        if HELD_ELSEWHERE.contains(key) || repeated_later {
+            continue;
+        }
+        out.push(if out.is_empty() { '{' } else { ',' });
+        out.push_str(&serde_json::to_string(key).expect("a string key serialises"));
+        out.push(':');
+        minify_json(value.get(), &mut out);
+    }
+    (!out.is_empty()).then(|| {
+        out.push('}');
+        out
+    })
+}
+
 fn push_message(message: &AssistantMessage, out: &mut String) {
     let json = serde_json::to_string(message).expect("assistant message serialises");
     out.push_str(&json);
@@ -237,6 +320,8 @@ struct Tail<'a> {
     workflow_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     tools: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a RawValue>,
     finish_reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     usage: Option<&'a RawValue>,
@@ -244,4 +329,8 @@ struct Tail<'a> {
     latency_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_response_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partial: Option<bool>,
 }

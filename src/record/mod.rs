@@ -10,9 +10,12 @@
 //!   every line it writes.
 //! - [`stream`]: [`StreamCapture`], a streamed answer → [`Answer`], as it passes through.
 //! - [`dialect`]: the Responses and Anthropic Messages mappings (request → ChatML messages,
-//!   answer and stream → [`Answer`]); tested, not yet wired into the proxy (issue 13).
+//!   answer and stream → [`Answer`]).
+//! - [`capture`]: the one dispatch from an endpoint to how its answer is read, used by the
+//!   proxy for all four endpoints.
 
 pub mod answer;
+pub mod capture;
 mod choice_acc;
 mod chunk;
 pub mod dialect;
@@ -25,7 +28,7 @@ pub mod sse;
 pub mod stream;
 
 pub use answer::{Answer, AssistantMessage, Choice, FunctionCall, ReasoningKey, ToolCall};
-pub use endpoint::EndpointKind;
+pub use endpoint::{EndpointKind, KeyHeader};
 pub use parse_answer::{parse_answer, parse_answer_limited, AnswerError};
 pub use sse::{SseEvent, SseParser};
 pub use stream::{CaptureLimits, Incomplete, StreamCapture};

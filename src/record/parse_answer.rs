@@ -59,11 +59,12 @@ pub fn parse_answer_limited(
             continue;
         }
         let mut message = match kind {
-            EndpointKind::Chat => choice.message.map(|m| m.0).unwrap_or_default(),
             EndpointKind::Completions => AssistantMessage {
                 content: Some(Value::String(choice.text.unwrap_or_default())),
                 ..AssistantMessage::default()
             },
+            // Chat; the other dialects are parsed by `dialect`, never here.
+            _ => choice.message.map(|m| m.0).unwrap_or_default(),
         };
         normalise_message(&mut message);
         choices.push(Choice {

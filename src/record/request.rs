@@ -69,6 +69,11 @@ impl<'a> RequestView<'a> {
             .map(|(_, v)| *v)
     }
 
+    /// Every top-level member, in request order (a repeated key appears each time).
+    pub fn members(&self) -> impl Iterator<Item = (&str, &'a RawValue)> + '_ {
+        self.members.iter().map(|(k, v)| (k.as_ref(), *v))
+    }
+
     /// A member's value unless absent or `null`.
     pub fn get_non_null(&self, key: &str) -> Option<&'a RawValue> {
         self.get(key).filter(|v| v.get() != "null")

@@ -296,7 +296,8 @@ impl Assembly {
                         content.push_str(&text);
                     }
                 }
-                EndpointKind::Chat => {
+                // Chat; the other dialects are assembled by `dialect`, never here.
+                _ => {
                     if let Some(delta) = choice.delta {
                         added += acc.apply(delta);
                     }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod dialects;
 pub mod eventually;
 pub mod upstream;
 

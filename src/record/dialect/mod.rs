@@ -18,6 +18,7 @@ mod test_support;
 use serde_json::value::RawValue;
 
 use super::answer::Answer;
+use super::endpoint::EndpointKind;
 use super::request::RequestView;
 
 /// A recorded endpoint that speaks a dialect other than chat completions.
@@ -30,20 +31,22 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// The path, as written in the record's `endpoint` field.
-    pub fn path(self) -> &'static str {
+    /// The recorded endpoint this dialect is spoken at (its path is [`EndpointKind::path`]).
+    pub const fn endpoint(self) -> EndpointKind {
         match self {
-            Dialect::Responses => "/v1/responses",
-            Dialect::Messages => "/v1/messages",
+            Dialect::Responses => EndpointKind::Responses,
+            Dialect::Messages => EndpointKind::Messages,
         }
     }
 
-    /// The dialect served at `path`, if any.
-    pub fn from_path(path: &str) -> Option<Dialect> {
-        match path {
-            "/v1/responses" => Some(Dialect::Responses),
-            "/v1/messages" => Some(Dialect::Messages),
-            _ => None,
+    /// The dialect of a recorded endpoint; `None` for chat completions and completions,
+    /// which [`parse_answer`](super::parse_answer) and [`StreamCapture`](super::StreamCapture)
+    /// handle.
+    pub const fn of(kind: EndpointKind) -> Option<Dialect> {
+        match kind {
+            EndpointKind::Responses => Some(Dialect::Responses),
+            EndpointKind::Messages => Some(Dialect::Messages),
+            EndpointKind::Chat | EndpointKind::Completions => None,
         }
     }
 
