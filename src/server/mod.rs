@@ -5,11 +5,13 @@
 //! - [`limits`]: the time limits and the connection budget.
 //! - [`connection`]: serving one connection under them.
 //! - [`activity`]: what a connection is doing (requests in flight, deadlines).
+//! - [`eviction`]: the connections of a listener group, oldest first, for making room.
 //! - [`body`]: the request body read timeout and the in-flight guard on responses.
 
 pub mod activity;
 pub mod body;
 pub mod connection;
+pub mod eviction;
 pub mod limits;
 
 use std::net::SocketAddr;
@@ -149,7 +151,7 @@ pub async fn serve(
 }
 
 /// A connection slot; when none is free, counts and logs it (at most once a minute per
-/// listener) and waits while idle keep-alive connections make room. Connections that end
+/// listener) and waits while idle connections (keep-alive or silent) make room. Connections that end
 /// meanwhile are reaped by their slot's release, not by the listener: nothing else to do.
 async fn take_slot(
     limits: &Limits,
