@@ -22,6 +22,7 @@ use tracing::debug;
 
 use super::activity::{Activity, Expired, TrackedIo};
 use super::body::{GuardedBody, TimedBody};
+use super::eviction::Registration;
 use super::limits::Limits;
 use crate::telemetry::{CONNECTIONS_CLOSED, CONNECTIONS_OPEN};
 
@@ -73,6 +74,10 @@ pub struct Connection {
     pub stop: CancellationToken,
     /// This connection's slot in the connection budget, given back when it ends.
     pub slot: OwnedSemaphorePermit,
+    /// What it is doing (its deadlines run from the accept).
+    pub activity: Arc<Activity>,
+    /// Its place, by accept order, among the connections a waiter may ask to make room.
+    pub registration: Registration,
 }
 
 /// Serves the connection until it ends, a limit closes it, or the listener stops.
@@ -85,10 +90,10 @@ pub async fn serve(connection: Connection) {
         limits,
         stop,
         slot,
+        activity,
+        registration,
     } = connection;
     let _open = OpenGauge::new();
-    let activity = Arc::new(Activity::new(limits.timeouts));
-    let registration = limits.slots.tenants().register(Arc::clone(&activity) as _);
     let service = TrackedService {
         app,
         activity: Arc::clone(&activity),

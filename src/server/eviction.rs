@@ -156,7 +156,10 @@ mod tests {
         assert!(young.tenant.asked.load(Ordering::Acquire));
         assert!(!tenants.evict_oldest_idle(), "nobody left to ask");
         old.decline();
-        assert!(tenants.evict_oldest_idle(), "a declined one may be asked again");
+        assert!(
+            tenants.evict_oldest_idle(),
+            "a declined one may be asked again"
+        );
         drop(old);
         drop(young);
         assert_eq!(tenants.lock().len(), 1);

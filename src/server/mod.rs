@@ -15,6 +15,7 @@ pub mod eviction;
 pub mod limits;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -98,6 +99,9 @@ pub async fn serve(
                     slot = take_slot(&limits, addr, &mut full_logged) => slot,
                 };
                 let _ = stream.set_nodelay(true);
+                // Registered here, not in its task, so that "oldest" is the accept order.
+                let activity = Arc::new(activity::Activity::new(limits.timeouts));
+                let registration = limits.slots.tenants().register(Arc::clone(&activity) as _);
                 connections.spawn(connection::serve(connection::Connection {
                     stream,
                     peer,
@@ -106,6 +110,8 @@ pub async fn serve(
                     limits: limits.clone(),
                     stop: signals.stop.clone(),
                     slot,
+                    activity,
+                    registration,
                 }));
             }
             Err(error) => {
