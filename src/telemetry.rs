@@ -37,7 +37,8 @@ pub const WORKFLOWS: &str = "micromodel_workflows";
 /// `micromodel_connections_open`: client connections being served (all listeners).
 pub const CONNECTIONS_OPEN: &str = "micromodel_connections_open";
 /// `micromodel_connections_closed_total{reason}` by a limit; reason: header_timeout,
-/// idle_timeout, evicted (idle, closed to make room at --max-connections)
+/// idle_timeout, evicted (no request in flight: idle keep-alive or silent since the
+/// accept; closed to make room at the connection cap)
 pub const CONNECTIONS_CLOSED: &str = "micromodel_connections_closed_total";
 /// `micromodel_connection_limit_reached_total`: times a listener had to wait for a slot
 pub const CONNECTION_LIMIT_REACHED: &str = "micromodel_connection_limit_reached_total";

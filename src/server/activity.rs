@@ -10,6 +10,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::eviction::Idle;
 use super::limits::Timeouts;
 
 /// Which limit a connection ran into.
@@ -41,6 +42,8 @@ struct State {
     started: u64,
     /// When the headers being received must be complete; `None` while none are expected.
     header_deadline: Option<Instant>,
+    /// Bytes of a next request have arrived (headers begun, not complete yet).
+    begun: bool,
     /// When the last request in flight ended (or the connection was accepted).
     idle_since: Instant,
 }
@@ -67,6 +70,7 @@ impl Activity {
                 in_flight: 0,
                 started: 0,
                 header_deadline: Some(now + timeouts.header_read),
+                begun: false,
                 idle_since: now,
             }),
             changed: Notify::new(),
@@ -77,11 +81,15 @@ impl Activity {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Bytes arrived. With nothing in flight they begin the next request's headers.
+    /// Bytes arrived. With nothing in flight they begin the next request's headers (the
+    /// first request's deadline runs from the accept already).
     fn bytes_read(&self) {
         let mut state = self.lock();
-        if state.in_flight == 0 && state.header_deadline.is_none() {
-            state.header_deadline = Some(Instant::now() + self.timeouts.header_read);
+        if state.in_flight == 0 && !state.begun {
+            state.begun = true;
+            if state.header_deadline.is_none() {
+                state.header_deadline = Some(Instant::now() + self.timeouts.header_read);
+            }
             drop(state);
             self.changed.notify_one();
         }
@@ -93,6 +101,7 @@ impl Activity {
         state.in_flight += 1;
         state.started += 1;
         state.header_deadline = None;
+        state.begun = false;
         drop(state);
         self.changed.notify_one();
         InFlight(Arc::clone(self))
@@ -131,16 +140,24 @@ impl Activity {
         }
     }
 
-    /// A keep-alive connection between requests: served at least one, none in flight, no
-    /// request begun. Such a connection may be closed to make room for a waiting one.
-    pub fn is_idle_keep_alive(&self) -> bool {
+    /// No request in flight and none begun: a keep-alive connection between requests, or
+    /// one that has not sent a byte since the accept. Such a connection may be closed to
+    /// make room for a waiting one. A connection sending its headers (however slowly) is
+    /// not idle: the header read timeout deals with it.
+    pub fn is_idle(&self) -> bool {
         let state = self.lock();
-        state.started > 0 && state.in_flight == 0 && state.header_deadline.is_none()
+        state.in_flight == 0 && !state.begun
     }
 
     /// Resolves after the next change of a deadline (a stored wake-up counts).
     pub async fn changed(&self) {
         self.changed.notified().await;
+    }
+}
+
+impl Idle for Activity {
+    fn is_idle(&self) -> bool {
+        Activity::is_idle(self)
     }
 }
 
@@ -196,13 +213,15 @@ impl<T: AsyncRead + Unpin> AsyncRead for TrackedIo<T> {
         let result = Pin::new(&mut this.inner).poll_read(cx, buf);
         let read = &buf.filled()[before..];
         if !read.is_empty() {
+            // The first read is reported whatever the protocol: a client that sent an
+            // HTTP/2 preface is no longer silent.
+            if this.report || this.first {
+                this.activity.bytes_read();
+            }
             if this.first {
                 this.first = false;
                 let n = read.len().min(H2_PREFACE_START.len());
                 this.report = read[..n] != H2_PREFACE_START[..n];
-            }
-            if this.report {
-                this.activity.bytes_read();
             }
         }
         result
@@ -258,11 +277,14 @@ mod tests {
         let due = Instant::now() + Duration::from_secs(1);
         assert!(activity.next_deadline().is_some_and(|d| d <= due));
         assert_eq!(activity.expired(due), Some(Expired::HeaderRead));
+        assert!(activity.is_idle(), "silent since the accept");
+        activity.bytes_read();
+        assert!(!activity.is_idle(), "its first request has begun");
         let request = activity.request_started();
         assert_eq!(activity.next_deadline(), None);
-        assert!(!activity.is_idle_keep_alive());
+        assert!(!activity.is_idle());
         drop(request);
-        assert!(activity.is_idle_keep_alive());
+        assert!(activity.is_idle());
         let idle_since = Instant::now();
         assert_eq!(activity.expired(idle_since), None);
         assert_eq!(
@@ -270,7 +292,7 @@ mod tests {
             Some(Expired::Idle)
         );
         activity.bytes_read();
-        assert!(!activity.is_idle_keep_alive());
+        assert!(!activity.is_idle());
         let read_by = Instant::now() + Duration::from_secs(1);
         assert!(activity.next_deadline().is_some_and(|d| d <= read_by));
         assert_eq!(activity.expired(read_by), Some(Expired::HeaderRead));

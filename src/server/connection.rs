@@ -1,5 +1,6 @@
 //! Serving one accepted connection under its limits: the header read and idle timeouts,
-//! the body read timeout on request bodies, and giving way when the listener group is full.
+//! the body read timeout on request bodies, and giving way (when idle) to a connection that
+//! waits for a slot.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -21,6 +22,7 @@ use tracing::debug;
 
 use super::activity::{Activity, Expired, TrackedIo};
 use super::body::{GuardedBody, TimedBody};
+use super::eviction::Registration;
 use super::limits::Limits;
 use crate::telemetry::{CONNECTIONS_CLOSED, CONNECTIONS_OPEN};
 
@@ -72,6 +74,10 @@ pub struct Connection {
     pub stop: CancellationToken,
     /// This connection's slot in the connection budget, given back when it ends.
     pub slot: OwnedSemaphorePermit,
+    /// What it is doing (its deadlines run from the accept).
+    pub activity: Arc<Activity>,
+    /// Its place, by accept order, among the connections a waiter may ask to make room.
+    pub registration: Registration,
 }
 
 /// Serves the connection until it ends, a limit closes it, or the listener stops.
@@ -84,9 +90,10 @@ pub async fn serve(connection: Connection) {
         limits,
         stop,
         slot,
+        activity,
+        registration,
     } = connection;
     let _open = OpenGauge::new();
-    let activity = Arc::new(Activity::new(limits.timeouts));
     let service = TrackedService {
         app,
         activity: Arc::clone(&activity),
@@ -110,23 +117,21 @@ pub async fn serve(connection: Connection) {
                 draining = true;
                 conn.as_mut().graceful_shutdown();
             }
-            // A request ended, or a connection waits for a slot: if this one is idle and
-            // one is waiting, make room.
+            // A request ended: if a connection waits for a slot, it may want this one's.
             () = activity.changed() => {
-                if activity.is_idle_keep_alive() && limits.slots.is_wanted() {
-                    evicted(peer);
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.as_mut().await;
-                    break;
+                if activity.is_idle() && limits.slots.is_wanted() {
+                    limits.slots.tenants().nudge();
                 }
             }
-            () = limits.slots.pressure() => {
-                if activity.is_idle_keep_alive() {
+            // A waiting connection asks the oldest idle one to make room.
+            () = registration.tenant().asked_to_close() => {
+                if activity.is_idle() {
                     evicted(peer);
                     conn.as_mut().graceful_shutdown();
                     let _ = conn.as_mut().await;
                     break;
                 }
+                registration.decline();
             }
             () = sleep_until(deadline), if deadline.is_some() => {
                 match activity.expired(tokio::time::Instant::now()) {
@@ -147,6 +152,7 @@ pub async fn serve(connection: Connection) {
             }
         }
     }
+    drop(registration);
     drop(slot);
 }
 
@@ -156,10 +162,11 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// An idle keep-alive connection is closed to give its slot to a waiting one.
+/// A connection with no request in flight (idle keep-alive, or silent since the accept) is
+/// closed to give its slot to a waiting one.
 fn evicted(peer: SocketAddr) {
     closed("evicted");
-    debug!(%peer, "Idle connection closed to make room: --max-connections reached.");
+    debug!(%peer, "Idle connection closed to make room: connection limit reached.");
 }
 
 fn closed(reason: &'static str) {

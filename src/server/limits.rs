@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::eviction::Tenants;
 
 /// File descriptors kept out of the connection budget: listeners, data files, the config
 /// watcher, the log, DNS and TLS roots.
@@ -42,16 +44,17 @@ impl Default for Timeouts {
 }
 
 /// The connections a group of listeners may hold at once. When all slots are taken the
-/// listeners stop accepting (new connections wait in the kernel's backlog) and keep-alive
-/// connections that sit idle are asked to close, so that waiting clients get a turn.
+/// listeners stop accepting (new connections wait in the kernel's backlog) and connections
+/// with no request in flight (idle keep-alive, or silent since the accept) are asked to
+/// close, oldest first, so that waiting clients get a turn.
 #[derive(Debug)]
 pub struct ConnectionSlots {
     /// One permit per connection being served.
     slots: Arc<Semaphore>,
     /// The cap, for logs.
     max: usize,
-    /// Woken when a listener waits for a slot: idle keep-alive connections close.
-    pressure: Notify,
+    /// The connections holding slots, oldest first: the ones a waiter asks to make room.
+    tenants: Arc<Tenants>,
     /// Accepted connections waiting for a slot now.
     waiting: AtomicUsize,
 }
@@ -63,7 +66,7 @@ impl ConnectionSlots {
         ConnectionSlots {
             slots: Arc::new(Semaphore::new(max)),
             max,
-            pressure: Notify::new(),
+            tenants: Arc::new(Tenants::default()),
             waiting: AtomicUsize::new(0),
         }
     }
@@ -78,26 +81,38 @@ impl ConnectionSlots {
         Arc::clone(&self.slots).try_acquire_owned().ok()
     }
 
-    /// Waits for a slot; idle connections are asked to make room first.
+    /// Waits for a slot, asking the oldest idle connection to make room each time one is
+    /// (or may have become) available.
     pub async fn take(&self) -> OwnedSemaphorePermit {
         self.waiting.fetch_add(1, Ordering::AcqRel);
         let _waiting = Waiting(&self.waiting);
-        self.pressure.notify_waiters();
-        Arc::clone(&self.slots)
-            .acquire_owned()
-            .await
-            .expect("the connection semaphore is never closed")
+        let acquire = Arc::clone(&self.slots).acquire_owned();
+        tokio::pin!(acquire);
+        loop {
+            let rescan = self.tenants.rescan();
+            tokio::pin!(rescan);
+            rescan.as_mut().enable();
+            // One at a time: the asked connection either closes (its slot comes here) or
+            // declines (a request began), and then this looks again.
+            self.tenants.evict_oldest_idle();
+            tokio::select! {
+                slot = acquire.as_mut() => {
+                    return slot.expect("the connection semaphore is never closed");
+                }
+                () = rescan => {}
+            }
+        }
+    }
+
+    /// The connections of the group, for a connection to register in.
+    pub fn tenants(&self) -> &Arc<Tenants> {
+        &self.tenants
     }
 
     /// Whether an accepted connection is waiting for a slot: a connection that falls idle
     /// now should close rather than keep it.
     pub fn is_wanted(&self) -> bool {
         self.waiting.load(Ordering::Acquire) > 0
-    }
-
-    /// Resolves at the next call of [`ConnectionSlots::take`] that had to wait.
-    pub fn pressure(&self) -> tokio::sync::futures::Notified<'_> {
-        self.pressure.notified()
     }
 }
 

@@ -5,14 +5,17 @@
 //! - [`limits`]: the time limits and the connection budget.
 //! - [`connection`]: serving one connection under them.
 //! - [`activity`]: what a connection is doing (requests in flight, deadlines).
+//! - [`eviction`]: the connections of a listener group, oldest first, for making room.
 //! - [`body`]: the request body read timeout and the in-flight guard on responses.
 
 pub mod activity;
 pub mod body;
 pub mod connection;
+pub mod eviction;
 pub mod limits;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -96,6 +99,9 @@ pub async fn serve(
                     slot = take_slot(&limits, addr, &mut full_logged) => slot,
                 };
                 let _ = stream.set_nodelay(true);
+                // Registered here, not in its task, so that "oldest" is the accept order.
+                let activity = Arc::new(activity::Activity::new(limits.timeouts));
+                let registration = limits.slots.tenants().register(Arc::clone(&activity) as _);
                 connections.spawn(connection::serve(connection::Connection {
                     stream,
                     peer,
@@ -104,6 +110,8 @@ pub async fn serve(
                     limits: limits.clone(),
                     stop: signals.stop.clone(),
                     slot,
+                    activity,
+                    registration,
                 }));
             }
             Err(error) => {
@@ -149,7 +157,7 @@ pub async fn serve(
 }
 
 /// A connection slot; when none is free, counts and logs it (at most once a minute per
-/// listener) and waits while idle keep-alive connections make room. Connections that end
+/// listener) and waits while idle connections (keep-alive or silent) make room. Connections that end
 /// meanwhile are reaped by their slot's release, not by the listener: nothing else to do.
 async fn take_slot(
     limits: &Limits,
