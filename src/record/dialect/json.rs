@@ -11,6 +11,27 @@ use serde_json::value::RawValue;
 
 use crate::record::request::minify_json;
 
+/// One typed stream event from an SSE `data` field, or `None` (counted in `malformed`, logged
+/// at debug) when it does not parse: a dialect's stream skips such events.
+pub fn stream_event<'a, T: serde::Deserialize<'a>>(
+    data: &'a str,
+    malformed: &mut u64,
+    dialect: &'static str,
+) -> Option<T> {
+    match serde_json::from_str::<T>(data) {
+        Ok(event) => Some(event),
+        Err(_) => {
+            *malformed += 1;
+            tracing::debug!(
+                malformed_events = *malformed,
+                dialect,
+                "skipping an unparseable stream event"
+            );
+            None
+        }
+    }
+}
+
 /// One JSON object being written: `{` on creation, members in call order, `}` on [`Obj::end`].
 pub struct Obj<'a> {
     /// Where the text goes.

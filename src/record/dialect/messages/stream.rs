@@ -173,16 +173,12 @@ impl Assembly {
         if self.done {
             return;
         }
-        let event = match serde_json::from_str::<Event<'_>>(sse.data) {
-            Ok(event) => event,
-            Err(_) => {
-                self.malformed_events += 1;
-                tracing::debug!(
-                    malformed_events = self.malformed_events,
-                    "skipping an unparseable Messages stream event"
-                );
-                return;
-            }
+        let Some(event) = crate::record::dialect::json::stream_event::<Event<'_>>(
+            sse.data,
+            &mut self.malformed_events,
+            "messages",
+        ) else {
+            return;
         };
         let kind = event.kind.as_deref().or(sse.event).unwrap_or_default();
         let index = event.index.unwrap_or(0);

@@ -126,16 +126,12 @@ impl Assembly {
         if self.outcome.is_some() {
             return;
         }
-        let event = match serde_json::from_str::<Event<'_>>(sse.data) {
-            Ok(event) => event,
-            Err(_) => {
-                self.malformed_events += 1;
-                tracing::debug!(
-                    malformed_events = self.malformed_events,
-                    "skipping an unparseable Responses stream event"
-                );
-                return;
-            }
+        let Some(event) = crate::record::dialect::json::stream_event::<Event<'_>>(
+            sse.data,
+            &mut self.malformed_events,
+            "responses",
+        ) else {
+            return;
         };
         let kind = event.kind.as_deref().or(sse.event).unwrap_or_default();
         let slot = event.output_index.unwrap_or(0);
