@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use micromodel::record::dialect::Dialect;
 use micromodel::record::line::RecordContext;
 use micromodel::record::request::RequestView;
 use micromodel::record::{parse_answer, EndpointKind};
@@ -19,8 +20,19 @@ use tempfile::TempDir;
 fn lines(kind: EndpointKind, request: &str, answer: &str, at: &str) -> Vec<RecordLine> {
     let body = Bytes::from(request.to_owned());
     let view = RequestView::parse(&body).expect("request parses");
-    let context = RecordContext::new(kind, "w".to_owned(), &view, &body);
-    let answer = parse_answer(kind, answer.as_bytes()).expect("answer parses");
+    let mut context = RecordContext::new(kind, "w".to_owned(), &view, &body);
+    let answer = match Dialect::of(kind) {
+        None => parse_answer(kind, answer.as_bytes()).expect("answer parses"),
+        Some(dialect) => {
+            let parsed = dialect
+                .parse_answer(answer.as_bytes())
+                .expect("answer parses");
+            if parsed.partial {
+                context.mark_partial();
+            }
+            parsed.answer
+        }
+    };
     let finished = DateTime::parse_from_rfc3339(at)
         .expect("valid timestamp")
         .with_timezone(&Utc);
@@ -136,4 +148,122 @@ fn every_format_keeps_object_key_order() {
             );
         }
     }
+}
+
+/// One record of each endpoint (the Responses and Messages answers from the dialect fixtures),
+/// plus a Responses turn that continues a stored response (`partial`).
+fn every_endpoint() -> Vec<RecordLine> {
+    let mut out = unsorted_chat();
+    out.extend(lines(
+        EndpointKind::Completions,
+        r#"{"model":"m","prompt":"Say hi"}"#,
+        r#"{"id":"cmpl-1","choices":[{"index":0,"text":"hi","finish_reason":"stop"}]}"#,
+        "2025-08-24T10:01:00.000Z",
+    ));
+    out.extend(lines(
+        EndpointKind::Responses,
+        r#"{"model":"o4-mini","instructions":"Use the tools.","input":"Weather in Paris and Bogotá?","tools":[{"type":"function","name":"get_weather","description":"Weather of a place","parameters":{"type":"object","properties":{"location":{"type":"string"}}}}],"parallel_tool_calls":false,"temperature":0.2}"#,
+        include_str!("fixtures/dialects/responses_tools.json"),
+        "2025-08-24T10:02:00.000Z",
+    ));
+    out.extend(lines(
+        EndpointKind::Messages,
+        r#"{"model":"claude-sonnet-4-5","max_tokens":1024,"system":"Be exact.","messages":[{"role":"user","content":"What is 27 * 453?"}]}"#,
+        include_str!("fixtures/dialects/messages_thinking.json"),
+        "2025-08-24T10:03:00.000Z",
+    ));
+    out.extend(lines(
+        EndpointKind::Responses,
+        r#"{"model":"gpt-4.1","previous_response_id":"resp_earlier","input":"Tell me another one."}"#,
+        include_str!("fixtures/dialects/responses_text.json"),
+        "2025-08-24T10:04:00.000Z",
+    ));
+    out
+}
+
+fn roles(line: &Value) -> Vec<&str> {
+    line["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["role"].as_str().expect("role"))
+        .collect()
+}
+
+#[test]
+fn every_format_exports_every_endpoint_and_skips_partial_records() {
+    let data = Data::new(every_endpoint());
+    let (out, stderr) = data.export(&["--format", "chatml"]);
+    let records = json_lines(&out);
+    let endpoints: Vec<&str> = records
+        .iter()
+        .map(|r| r["endpoint"].as_str().expect("endpoint"))
+        .collect();
+    assert_eq!(
+        endpoints,
+        [
+            "/v1/chat/completions",
+            "/v1/completions",
+            "/v1/responses",
+            "/v1/messages"
+        ]
+    );
+    assert!(
+        stderr.contains("skipped 1:\n  partial (history not captured): 1\n"),
+        "{stderr}"
+    );
+    let (out, stderr) = data.export(&["--keep-partial"]);
+    assert_eq!(json_lines(&out).len(), 5, "{stderr}");
+    assert!(!stderr.contains("skipped"), "{stderr}");
+
+    let (out, stderr) = data.export(&["--format", "openai"]);
+    let openai = json_lines(&out);
+    assert_eq!(openai.len(), 4, "{stderr}");
+    assert_eq!(roles(&openai[2]), ["system", "user", "assistant"]);
+    let calls = openai[2]["messages"][2]["tool_calls"]
+        .as_array()
+        .expect("calls");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0]["id"], "call_paris");
+    assert_eq!(calls[0]["function"]["name"], "get_weather");
+    assert_eq!(
+        openai[2]["tools"][0]["function"]["name"], "get_weather",
+        "Responses tools export in the chat shape"
+    );
+    assert_eq!(roles(&openai[3]), ["system", "user", "assistant"]);
+    assert_eq!(openai[3]["messages"][2]["content"], "27 * 453 = 12,231");
+
+    let (out, stderr) = data.export(&["--format", "sharegpt"]);
+    let sharegpt = json_lines(&out);
+    assert_eq!(sharegpt.len(), 4, "{stderr}");
+    assert_eq!(sharegpt[2]["system"], "Use the tools.");
+    assert_eq!(sharegpt[2]["conversations"][1]["from"], "function_call");
+    assert_eq!(sharegpt[3]["system"], "Be exact.");
+    assert_eq!(
+        sharegpt[3]["conversations"][1]["value"],
+        "27 * 453 = 12,231"
+    );
+}
+
+#[test]
+fn endpoint_picks_each_of_the_four() {
+    let data = Data::new(every_endpoint());
+    for (arg, path, count) in [
+        ("chat", "/v1/chat/completions", 1),
+        ("completions", "/v1/completions", 1),
+        ("responses", "/v1/responses", 2),
+        ("messages", "/v1/messages", 1),
+    ] {
+        let (out, stderr) = data.export(&["--endpoint", arg, "--keep-partial"]);
+        let records = json_lines(&out);
+        assert_eq!(records.len(), count, "{arg}: {stderr}");
+        assert!(records.iter().all(|r| r["endpoint"] == path), "{arg}");
+    }
+    let output = run(&data.dir(), &["--endpoint", "embeddings"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("chat, completions, responses, messages"),
+        "{stderr}"
+    );
 }

@@ -62,6 +62,9 @@ pub struct ExportArgs {
     /// A line that does not parse or lacks required fields is an error (exit 1), not a skip.
     #[arg(long)]
     pub strict: bool,
+    /// Export `partial` records too (part of their conversation was not captured).
+    #[arg(long)]
+    pub keep_partial: bool,
 }
 
 /// `--endpoint` values.
@@ -71,6 +74,10 @@ pub enum EndpointArg {
     Chat,
     /// `/v1/completions`
     Completions,
+    /// `/v1/responses` (OpenAI Responses API)
+    Responses,
+    /// `/v1/messages` (Anthropic Messages)
+    Messages,
 }
 
 impl EndpointArg {
@@ -79,6 +86,8 @@ impl EndpointArg {
         match self {
             EndpointArg::Chat => EndpointKind::Chat,
             EndpointArg::Completions => EndpointKind::Completions,
+            EndpointArg::Responses => EndpointKind::Responses,
+            EndpointArg::Messages => EndpointKind::Messages,
         }
     }
 
