@@ -267,3 +267,23 @@ fn endpoint_picks_each_of_the_four() {
         "{stderr}"
     );
 }
+
+#[test]
+fn openai_keeps_parallel_tool_calls_from_params() {
+    let data = Data::new(every_endpoint());
+    let (out, _) = data.export(&["--format", "openai", "--endpoint", "responses"]);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1);
+    let keys: Vec<&str> = lines[0]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    // `temperature` (also in params) is not a field of the format.
+    assert_eq!(keys, ["messages", "tools", "parallel_tool_calls"]);
+    assert_eq!(lines[0]["parallel_tool_calls"], false);
+    let (out, _) = data.export(&["--format", "openai", "--endpoint", "messages"]);
+    let lines = json_lines(&out);
+    assert!(lines[0].get("parallel_tool_calls").is_none(), "{out}");
+}

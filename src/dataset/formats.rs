@@ -1,8 +1,9 @@
 //! Output formats of `export`, one JSON line per record.
 //!
 //! - `chatml`: the record line as captured, byte for byte.
-//! - `openai`: exactly `{"messages":[...]}` plus `"tools"` when the request had tools, as the
-//!   OpenAI chat fine-tuning format wants it. Each message keeps only `role`, `content`,
+//! - `openai`: exactly `{"messages":[...]}` plus `"tools"` when the request had tools and
+//!   `"parallel_tool_calls"` when the request set it (from `params`; the one request parameter
+//!   the format takes), as the OpenAI chat fine-tuning format wants it. Each message keeps only `role`, `content`,
 //!   `name`, `tool_calls` (assistant; each `{"id","type","function":{"name","arguments"}}`,
 //!   arguments as a JSON string), `tool_call_id` (tool) and `weight` (assistant). Recorder-only
 //!   fields (`reasoning_content`, `reasoning`, `refusal`, ...) are dropped; the `developer`
@@ -69,6 +70,9 @@ struct OpenAiLine<'a> {
     messages: Vec<OpenAiMessage<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tools: Option<&'a Value>,
+    /// The request's `parallel_tool_calls` (from `params`), when it was a boolean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parallel_tool_calls: Option<&'a Value>,
 }
 
 #[derive(Serialize)]
@@ -131,7 +135,15 @@ fn openai(record: &Record) -> Result<OpenAiLine<'_>, String> {
     let tools = record
         .tools()
         .filter(|t| t.as_array().is_some_and(|a| !a.is_empty()));
-    Ok(OpenAiLine { messages, tools })
+    let parallel_tool_calls = record
+        .params()
+        .and_then(|p| p.get("parallel_tool_calls"))
+        .filter(|v| v.is_boolean());
+    Ok(OpenAiLine {
+        messages,
+        tools,
+        parallel_tool_calls,
+    })
 }
 
 fn tool_calls(message: &Value) -> Result<Vec<OpenAiToolCall<'_>>, String> {
