@@ -287,3 +287,80 @@ fn openai_keeps_parallel_tool_calls_from_params() {
     let lines = json_lines(&out);
     assert!(lines[0].get("parallel_tool_calls").is_none(), "{out}");
 }
+
+/// A chat record whose upstream names reasoning `reasoning` (history and answer), and the
+/// Messages record whose answer has a thinking block (`reasoning_content`).
+fn reasoning_records() -> Vec<RecordLine> {
+    let mut out = lines(
+        EndpointKind::Chat,
+        r#"{"model":"m","messages":[{"role":"user","content":"2+2?"},{"role":"assistant","content":"4","reasoning":"Adding."},{"role":"user","content":"3+3?"}]}"#,
+        r#"{"id":"chatcmpl-r","choices":[{"index":0,"message":{"role":"assistant","content":"6","reasoning":"Adding again."},"finish_reason":"stop"}]}"#,
+        "2025-08-24T10:00:00.000Z",
+    );
+    out.extend(lines(
+        EndpointKind::Messages,
+        r#"{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"What is 27 * 453?"}]}"#,
+        include_str!("fixtures/dialects/messages_thinking.json"),
+        "2025-08-24T10:01:00.000Z",
+    ));
+    out
+}
+
+/// The assistant messages' `reasoning_content` of each exported line (`None` when absent),
+/// asserting no line carries a `reasoning` key.
+fn assistant_reasoning(line: &Value) -> Vec<Option<&str>> {
+    line["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["role"] == "assistant")
+        .map(|m| {
+            assert!(m.get("reasoning").is_none(), "{m}");
+            m.get("reasoning_content")
+                .map(|r| r.as_str().expect("text"))
+        })
+        .collect()
+}
+
+const THINKING: &str = "Let me solve this step by step:\n\n1. First break down 27 * 453";
+
+#[test]
+fn reasoning_keep_writes_reasoning_content_and_drop_leaves_it_out() {
+    let data = Data::new(reasoning_records());
+    let kept = [
+        vec![Some("Adding."), Some("Adding again.")],
+        vec![Some(THINKING)],
+    ];
+    let dropped = [vec![None, None], vec![None]];
+    for (flags, want) in [
+        (&["--format", "chatml"][..], &kept),
+        (&["--format", "chatml", "--reasoning", "drop"][..], &dropped),
+        (&["--format", "openai"][..], &dropped),
+        (&["--format", "openai", "--reasoning", "keep"][..], &kept),
+    ] {
+        let (out, _) = data.export(flags);
+        let lines = json_lines(&out);
+        let got: Vec<Vec<Option<&str>>> = lines.iter().map(assistant_reasoning).collect();
+        assert_eq!(&got[..], &want[..], "{flags:?}");
+    }
+    // chatml keep: renamed at its place, the rest of the line as captured.
+    let (out, _) = data.export(&[]);
+    assert!(
+        out.contains(r#"{"role":"assistant","content":"6","reasoning_content":"Adding again."}"#),
+        "{out}"
+    );
+    // sharegpt: dropped by default; kept inside the gpt value as <think>...</think>.
+    let (out, _) = data.export(&["--format", "sharegpt"]);
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["conversations"][3]["value"], "6");
+    let (out, _) = data.export(&["--format", "sharegpt", "--reasoning", "keep"]);
+    let lines = json_lines(&out);
+    assert_eq!(
+        lines[0]["conversations"][1]["value"],
+        "<think>\nAdding.\n</think>\n\n4"
+    );
+    assert_eq!(
+        lines[1]["conversations"][1]["value"],
+        format!("<think>\n{THINKING}\n</think>\n\n27 * 453 = 12,231")
+    );
+}

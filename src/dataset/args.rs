@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 
+use super::reasoning::Reasoning;
 use super::scan::parse_day;
 use crate::record::EndpointKind;
 
@@ -65,6 +66,18 @@ pub struct ExportArgs {
     /// Export `partial` records too (part of their conversation was not captured).
     #[arg(long)]
     pub keep_partial: bool,
+    /// Write assistant messages' reasoning as `reasoning_content` (`keep`) or not (`drop`).
+    /// Default: `keep` for chatml, `drop` for openai and sharegpt.
+    #[arg(long, value_enum)]
+    pub reasoning: Option<Reasoning>,
+}
+
+impl ExportArgs {
+    /// `--reasoning`, or the default of `--format`.
+    pub fn reasoning(&self) -> Reasoning {
+        self.reasoning
+            .unwrap_or_else(|| Reasoning::default_for(self.format))
+    }
 }
 
 /// `--endpoint` values.
