@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 
+use super::reasoning::Reasoning;
 use super::scan::parse_day;
 use crate::record::EndpointKind;
 
@@ -62,6 +63,21 @@ pub struct ExportArgs {
     /// A line that does not parse or lacks required fields is an error (exit 1), not a skip.
     #[arg(long)]
     pub strict: bool,
+    /// Export `partial` records too (part of their conversation was not captured).
+    #[arg(long)]
+    pub keep_partial: bool,
+    /// Write assistant messages' reasoning as `reasoning_content` (`keep`) or not (`drop`).
+    /// Default: `keep` for chatml, `drop` for openai and sharegpt.
+    #[arg(long, value_enum)]
+    pub reasoning: Option<Reasoning>,
+}
+
+impl ExportArgs {
+    /// `--reasoning`, or the default of `--format`.
+    pub fn reasoning(&self) -> Reasoning {
+        self.reasoning
+            .unwrap_or_else(|| Reasoning::default_for(self.format))
+    }
 }
 
 /// `--endpoint` values.
@@ -71,6 +87,10 @@ pub enum EndpointArg {
     Chat,
     /// `/v1/completions`
     Completions,
+    /// `/v1/responses` (OpenAI Responses API)
+    Responses,
+    /// `/v1/messages` (Anthropic Messages)
+    Messages,
 }
 
 impl EndpointArg {
@@ -79,6 +99,8 @@ impl EndpointArg {
         match self {
             EndpointArg::Chat => EndpointKind::Chat,
             EndpointArg::Completions => EndpointKind::Completions,
+            EndpointArg::Responses => EndpointKind::Responses,
+            EndpointArg::Messages => EndpointKind::Messages,
         }
     }
 

@@ -120,6 +120,7 @@ pub fn export(args: &ExportArgs) -> Result<Summary, DatasetError> {
     let scan = scan(&args.data_dirs, &selection)?;
     let mut output = Output::create(args.out.as_deref(), args.split, args.seed)?;
     let mut filter = Filter::new(args);
+    let reasoning = args.reasoning();
     let mut summary = Summary {
         files: scan.files.len(),
         ..Summary::default()
@@ -164,7 +165,7 @@ pub fn export(args: &ExportArgs) -> Result<Summary, DatasetError> {
                     let kept = filter
                         .check(&record)
                         .and_then(|()| {
-                            write_line(args.format, &raw, &record, &mut buf)
+                            write_line(args.format, reasoning, &raw, &record, &mut buf)
                                 .map_err(Skip::Unconvertible)
                         })
                         .and_then(|()| match filter.is_duplicate(hashes.conversation) {

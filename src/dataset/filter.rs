@@ -1,4 +1,4 @@
-//! `export`'s record filters, in the order they apply: endpoint, model, finish reason,
+//! `export`'s record filters, in the order they apply: endpoint, partial, model, finish reason,
 //! `--min-turns`, then (after a successful conversion) `--dedupe`. Each rejection has a
 //! [`Skip`] reason that the summary counts.
 
@@ -29,6 +29,8 @@ pub enum Skip {
     Unconvertible(String),
     /// `--dedupe`: an identical conversation was written earlier.
     Duplicate,
+    /// A `partial` record (part of its conversation was not captured), without `--keep-partial`.
+    Partial,
 }
 
 impl fmt::Display for Skip {
@@ -42,6 +44,7 @@ impl fmt::Display for Skip {
             Skip::MinTurns => f.write_str("min-turns"),
             Skip::Unconvertible(why) => write!(f, "format cannot express: {why}"),
             Skip::Duplicate => f.write_str("duplicate"),
+            Skip::Partial => f.write_str("partial (history not captured)"),
         }
     }
 }
@@ -56,6 +59,8 @@ pub struct Filter {
     min_turns: usize,
     /// Conversation hashes written so far, when deduplicating.
     seen: Option<HashSet<u128>>,
+    /// `--keep-partial`: `partial` records pass.
+    keep_partial: bool,
 }
 
 impl Filter {
@@ -73,13 +78,17 @@ impl Filter {
             finish_reasons: (!reasons.iter().any(|r| r == "any")).then_some(reasons),
             min_turns: args.min_turns,
             seen: args.dedupe.then(HashSet::new),
+            keep_partial: args.keep_partial,
         }
     }
 
-    /// Whether `record` passes the endpoint, model, finish-reason and turn filters.
+    /// Whether `record` passes the endpoint, partial, model, finish-reason and turn filters.
     pub fn check(&self, record: &Record) -> Result<(), Skip> {
         if self.endpoint.is_some_and(|e| e != record.endpoint()) {
             return Err(Skip::Endpoint);
+        }
+        if !self.keep_partial && record.partial() {
+            return Err(Skip::Partial);
         }
         if !self.models.is_empty() && !self.models.iter().any(|m| m == record.model()) {
             return Err(Skip::Model);

@@ -1,11 +1,14 @@
 //! Output formats of `export`, one JSON line per record.
 //!
-//! - `chatml`: the record line as captured, byte for byte.
-//! - `openai`: exactly `{"messages":[...]}` plus `"tools"` when the request had tools, as the
-//!   OpenAI chat fine-tuning format wants it. Each message keeps only `role`, `content`,
+//! - `chatml`: the record line as captured, byte for byte (unless `--reasoning` has to rename
+//!   or remove an assistant's reasoning key: see [`super::reasoning`]).
+//! - `openai`: exactly `{"messages":[...]}` plus `"tools"` when the request had tools and
+//!   `"parallel_tool_calls"` when the request set it (from `params`; the one request parameter
+//!   the format takes), as the OpenAI chat fine-tuning format wants it. Each message keeps only `role`, `content`,
 //!   `name`, `tool_calls` (assistant; each `{"id","type","function":{"name","arguments"}}`,
 //!   arguments as a JSON string), `tool_call_id` (tool) and `weight` (assistant). Recorder-only
-//!   fields (`reasoning_content`, `reasoning`, `refusal`, ...) are dropped; the `developer`
+//!   fields (`reasoning_content`, `reasoning`, `refusal`, ...) are dropped, except that
+//!   `--reasoning keep` writes `reasoning_content` on assistant messages; the `developer`
 //!   role becomes `system`.
 //! - `sharegpt`: `{"conversations":[{"from","value"}...],"system":"...","tools":"..."}` as
 //!   LLaMA-Factory reads it (`formatting: sharegpt`). `user` → `human`, `assistant` → `gpt`,
@@ -19,7 +22,8 @@
 //!   alternate human/observation then gpt/function_call, as LLaMA-Factory requires;
 //!   consecutive user messages are joined by a blank line, anything else that breaks the
 //!   alternation, or content that is not text, makes the record not expressible (skipped,
-//!   counted).
+//!   counted). `--reasoning keep` puts a `gpt` turn's reasoning before its text as
+//!   `<think>\n...\n</think>\n\n`.
 
 use std::borrow::Cow;
 
@@ -27,6 +31,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::args::Format;
+use super::reasoning::{chatml_line, reasoning_text, Reasoning};
 use super::record::Record;
 
 static NULL: Value = Value::Null;
@@ -35,18 +40,19 @@ static NULL: Value = Value::Null;
 /// An error says why the format cannot express the record; `out` is then unchanged.
 pub fn write_line(
     format: Format,
+    reasoning: Reasoning,
     raw: &[u8],
     record: &Record,
     out: &mut Vec<u8>,
 ) -> Result<(), String> {
     let start = out.len();
     let result = match format {
-        Format::Chatml => {
-            out.extend_from_slice(raw);
-            Ok(())
-        }
-        Format::Openai => openai(record).and_then(|line| to_writer(out, &line)),
-        Format::Sharegpt => sharegpt(record).and_then(|line| to_writer(out, &line)),
+        Format::Chatml => chatml_line(raw, reasoning).map(|line| match line {
+            Some(line) => out.extend_from_slice(&line),
+            None => out.extend_from_slice(raw),
+        }),
+        Format::Openai => openai(record, reasoning).and_then(|line| to_writer(out, &line)),
+        Format::Sharegpt => sharegpt(record, reasoning).and_then(|line| to_writer(out, &line)),
     };
     match result {
         Ok(()) => {
@@ -69,12 +75,18 @@ struct OpenAiLine<'a> {
     messages: Vec<OpenAiMessage<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tools: Option<&'a Value>,
+    /// The request's `parallel_tool_calls` (from `params`), when it was a boolean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parallel_tool_calls: Option<&'a Value>,
 }
 
 #[derive(Serialize)]
 struct OpenAiMessage<'a> {
     role: &'a str,
     content: &'a Value,
+    /// `--reasoning keep`: the assistant's reasoning (`reasoning_content` or `reasoning`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -103,7 +115,7 @@ fn role(message: &Value) -> &str {
     message.get("role").and_then(Value::as_str).unwrap_or("")
 }
 
-fn openai(record: &Record) -> Result<OpenAiLine<'_>, String> {
+fn openai(record: &Record, reasoning: Reasoning) -> Result<OpenAiLine<'_>, String> {
     let mut messages = Vec::with_capacity(record.messages().len());
     for message in record.messages() {
         let role = match role(message) {
@@ -115,6 +127,10 @@ fn openai(record: &Record) -> Result<OpenAiLine<'_>, String> {
         messages.push(OpenAiMessage {
             role,
             content: message.get("content").unwrap_or(&NULL),
+            reasoning_content: match reasoning {
+                Reasoning::Keep if assistant => reasoning_text(message),
+                _ => None,
+            },
             name: message.get("name").filter(|n| n.is_string()),
             tool_calls: if assistant {
                 tool_calls(message)?
@@ -131,7 +147,15 @@ fn openai(record: &Record) -> Result<OpenAiLine<'_>, String> {
     let tools = record
         .tools()
         .filter(|t| t.as_array().is_some_and(|a| !a.is_empty()));
-    Ok(OpenAiLine { messages, tools })
+    let parallel_tool_calls = record
+        .params()
+        .and_then(|p| p.get("parallel_tool_calls"))
+        .filter(|v| v.is_boolean());
+    Ok(OpenAiLine {
+        messages,
+        tools,
+        parallel_tool_calls,
+    })
 }
 
 fn tool_calls(message: &Value) -> Result<Vec<OpenAiToolCall<'_>>, String> {
@@ -182,7 +206,7 @@ struct ShareGptCall<'a> {
     arguments: Value,
 }
 
-fn sharegpt(record: &Record) -> Result<ShareGptLine, String> {
+fn sharegpt(record: &Record, reasoning: Reasoning) -> Result<ShareGptLine, String> {
     let mut system: Vec<String> = Vec::new();
     let mut turns: Vec<Turn> = Vec::new();
     let mut observations: Vec<String> = Vec::new();
@@ -203,7 +227,7 @@ fn sharegpt(record: &Record) -> Result<ShareGptLine, String> {
                     value: text(message)?,
                 }),
             },
-            "assistant" => turns.push(assistant_turn(message)?),
+            "assistant" => turns.push(assistant_turn(message, reasoning)?),
             "tool" | "function" => observations.push(text(message)?),
             other => return Err(format!("role {other:?}")),
         }
@@ -250,16 +274,19 @@ fn observation(pending: &mut Vec<String>) -> Turn {
     }
 }
 
-fn assistant_turn(message: &Value) -> Result<Turn, String> {
+fn assistant_turn(message: &Value, reasoning: Reasoning) -> Result<Turn, String> {
     let calls = message
         .get("tool_calls")
         .and_then(Value::as_array)
         .filter(|c| !c.is_empty());
     let Some(calls) = calls else {
-        return Ok(Turn {
-            from: "gpt",
-            value: text(message)?,
-        });
+        let value = match reasoning_text(message).filter(|r| !r.is_empty()) {
+            Some(thought) if reasoning == Reasoning::Keep => {
+                format!("<think>\n{thought}\n</think>\n\n{}", text(message)?)
+            }
+            _ => text(message)?,
+        };
+        return Ok(Turn { from: "gpt", value });
     };
     let mut out = Vec::with_capacity(calls.len());
     for call in calls {

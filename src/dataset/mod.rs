@@ -13,6 +13,7 @@
 //!   skips) and the content hashes used by `--dedupe` and `--split`.
 //! - [`filter`]: `export`'s record filters and skip reasons.
 //! - [`formats`]: the output formats `chatml`, `openai` and `sharegpt`.
+//! - [`reasoning`]: `--reasoning keep|drop` and the normalisation to `reasoning_content`.
 //! - [`merge`]: one day's files of every workflow and replica merged by timestamp.
 //! - [`output`]: the output file(s): written beside the target and renamed when complete.
 //! - [`export`], [`stats`], [`validate`]: the subcommands.
@@ -26,6 +27,7 @@ pub mod merge;
 pub mod output;
 mod progress;
 pub mod reader;
+pub mod reasoning;
 pub mod record;
 pub mod scan;
 pub mod stats;

@@ -2,9 +2,10 @@
 //! on, typed accessors, and the content hashes behind `--dedupe` and `--split`.
 //!
 //! Required: `messages` (a non-empty array of objects with a string `role`, the last one the
-//! assistant's), `timestamp` (RFC 3339), `endpoint` (one of the two recorded), `model`,
+//! assistant's), `timestamp` (RFC 3339), `endpoint` (one of the four recorded), `model`,
 //! `workflow_id` — the seed's five keys, so records of its first version still pass. The later
-//! keys (`tools`, `finish_reason`, `usage`, `stream`, `latency_ms`, `request_id`) are optional,
+//! keys (`tools`, `finish_reason`, `usage`, `stream`, `latency_ms`, `request_id`, `params`,
+//! `previous_response_id`, `partial`) are optional,
 //! but must have their type when present. Unknown keys are allowed. The request's messages are
 //! kept as the client sent them and only need a `role`; the recorded answer (the last message)
 //! must have the normalised shape.
@@ -134,6 +135,19 @@ impl Record {
         self.str_field("request_id")
     }
 
+    /// `partial` (false when missing): part of the conversation was not captured.
+    pub fn partial(&self) -> bool {
+        self.map
+            .get("partial")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// `params`, when present: the request's other top-level members, in request order.
+    pub fn params(&self) -> Option<&Map<String, Value>> {
+        self.map.get("params").and_then(Value::as_object)
+    }
+
     /// `stream` (false when missing).
     pub fn stream(&self) -> bool {
         self.map
@@ -251,7 +265,7 @@ fn check_messages(map: &Map<String, Value>, problems: &mut Vec<String>) {
 type OptionalCheck = (&'static str, &'static str, fn(&Value) -> bool);
 
 fn check_optional(map: &Map<String, Value>, problems: &mut Vec<String>) {
-    let checks: [OptionalCheck; 6] = [
+    let checks: [OptionalCheck; 9] = [
         ("tools", "an array", Value::is_array),
         ("finish_reason", "a string or null", |v| {
             v.is_string() || v.is_null()
@@ -260,6 +274,9 @@ fn check_optional(map: &Map<String, Value>, problems: &mut Vec<String>) {
         ("stream", "a boolean", Value::is_boolean),
         ("latency_ms", "a non-negative integer", Value::is_u64),
         ("request_id", "a string", Value::is_string),
+        ("params", "an object", Value::is_object),
+        ("previous_response_id", "a string", Value::is_string),
+        ("partial", "a boolean", Value::is_boolean),
     ];
     for (key, what, ok) in checks {
         if let Some(value) = map.get(key) {
