@@ -3,8 +3,9 @@
 //!
 //! - [`responses`]: the OpenAI Responses API, `POST /v1/responses`.
 //! - [`messages`]: Anthropic Messages, `POST /v1/messages`.
-//! - [`json`]: writing JSON text with keys in a fixed order (serde_json here sorts the keys of a
-//!   `Value` object, so nothing a client sent goes through `Value`).
+//! - [`json`]: writing JSON text with keys in a fixed order, values copied as raw text: the
+//!   record's own objects get the record format's key order, and what a client or upstream
+//!   sent is copied byte for byte (minified), never re-serialised.
 //!
 //! [`Dialect`] is the one entry point the proxy needs; see docs/dialects.md for the mapping.
 
