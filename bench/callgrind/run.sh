@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Instructions per chat request of one micromodel binary, counted by callgrind (repeatable on
+# a noisy machine, unlike CPU time). It runs `micromodel demo` (proxy + its built-in upstream)
+# under valgrind twice, for 100 and for 1100 non-streamed chat requests on one keep-alive
+# connection, and prints (run2 - run1) / 1000 for the whole process and for the proxy side
+# alone (everything but the built-in upstream's answer handler).
+#
+#   bash bench/callgrind/run.sh target/release/micromodel
+#
+# A/B two builds: run it on each binary. Needs valgrind, curl, python3.
+set -euo pipefail
+bin=$(realpath "$1")
+here=$(cd "$(dirname "$0")" && pwd)
+one() { # n port -> "total upstream"
+  local n=$1 port=$2 d out
+  d=$(mktemp -d); out="$d/callgrind.out"
+  (cd "$d" && valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" demo --port "$port" \
+    --data-dir "$d/data" --worker-threads 1 >"$d/stdout" 2>"$d/stderr") &
+  local vg=$!
+  for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.2; done
+  local ok; ok=$(python3 "$here/load.py" "$port" "$n")
+  kill -TERM "$vg"; wait "$vg" || true
+  [[ $ok == "$n" ]] || { echo "only $ok of $n requests answered 200" >&2; exit 1; }
+  local total upstream
+  total=$(callgrind_annotate "$out" | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1}')
+  upstream=$(callgrind_annotate --inclusive=yes --threshold=100 "$out" \
+    | awk '/demo\/upstream.rs:micromodel::demo::upstream::answer \[/ {gsub(",","",$1); print $1; exit}')
+  rm -rf "$d"
+  echo "$total ${upstream:-0}"
+}
+read -r t1 u1 < <(one 100 39111)
+read -r t2 u2 < <(one 1100 39112)
+echo "instructions per request: whole process $(( (t2 - t1) / 1000 )), proxy side $(( ((t2 - u2) - (t1 - u1)) / 1000 ))"
