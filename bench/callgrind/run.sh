@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 one() { # n port -> "total upstream"
   local n=$1 port=$2 d out
   d=$(mktemp -d); out="$d/callgrind.out"
-  (cd "$d" && valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" demo --port "$port" \
+  (cd "$d" && exec valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" demo --port "$port" \
     --data-dir "$d/data" --worker-threads 1 >"$d/stdout" 2>"$d/stderr") &
   local vg=$!
   for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -22,9 +22,9 @@ one() { # n port -> "total upstream"
   kill -TERM "$vg"; wait "$vg" || true
   [[ $ok == "$n" ]] || { echo "only $ok of $n requests answered 200" >&2; exit 1; }
   local total upstream
-  total=$(callgrind_annotate "$out" | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1}')
-  upstream=$(callgrind_annotate --inclusive=yes --threshold=100 "$out" \
-    | awk '/demo\/upstream.rs:micromodel::demo::upstream::answer \[/ {gsub(",","",$1); print $1; exit}')
+  total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1}')
+  upstream=$(callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null \
+    | awk '!seen && /demo\/upstream.rs:micromodel::demo::upstream::answer \[/ {gsub(",","",$1); print $1; seen = 1}')
   rm -rf "$d"
   echo "$total ${upstream:-0}"
 }
