@@ -1,6 +1,7 @@
 //! `micromodel export`: selected days and workflows of one or several data folders, merged by
 //! timestamp, filtered, converted and written in bounded memory (one record per open file, plus
-//! 16 bytes per record under `--dedupe`). Ends with a summary on stderr: files and lines read,
+//! 16 bytes per record under `--dedupe`, plus the Responses turns that later turns continue,
+//! bounded by `--chain-memory`: see [`super::chain`]). Ends with a summary on stderr: files and lines read,
 //! lines written (per output file), lines skipped by reason, and each bad line's `file:line`.
 //! Data files are only ever opened for reading.
 
