@@ -164,17 +164,9 @@ fn three_turn_conversation_exports_one_line_per_turn_with_full_history() {
     assert_eq!(lines[2]["request_id"], "resp_3");
 
     let (lines, stderr) = export(&[&dir], &["--format", "openai"]);
-    let messages: Vec<&Value> = lines.iter().map(|l| &l["messages"]).collect();
-    assert_eq!(
-        messages,
-        expected()
-            .iter()
-            .map(|e| json!(e))
-            .collect::<Vec<_>>()
-            .iter()
-            .collect::<Vec<_>>(),
-        "{stderr}"
-    );
+    let messages: Vec<Value> = lines.iter().map(|l| l["messages"].clone()).collect();
+    let want: Vec<Value> = expected().into_iter().map(Value::Array).collect();
+    assert_eq!(messages, want, "{stderr}");
 
     let (lines, stderr) = export(&[&dir], &["--format", "sharegpt"]);
     assert_eq!(lines.len(), 3, "{stderr}");
