@@ -255,3 +255,21 @@ fn chain_memory_is_a_bound() {
     assert!(stderr.contains("--chain-memory 0 MiB"), "{stderr}");
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn a_loop_of_links_is_skipped_as_missing_history() {
+    let a = turn(
+        r#"{"model":"gpt-4.1","previous_response_id":"resp_b","input":"A?"}"#,
+        &answer("resp_a", "A."),
+        "2025-08-24T00:00:00.000Z",
+    );
+    let b = turn(
+        r#"{"model":"gpt-4.1","previous_response_id":"resp_a","input":"B?"}"#,
+        &answer("resp_b", "B."),
+        "2025-08-24T00:01:00.000Z",
+    );
+    let root = write(vec![a, b]);
+    let (lines, stderr) = export(&[&data(&root)], &[]);
+    assert!(lines.is_empty(), "{lines:?}");
+    assert!(stderr.contains("): 2\n"), "{stderr}");
+}
