@@ -209,7 +209,9 @@ fn every_format_exports_every_endpoint_and_skips_partial_records() {
         ]
     );
     assert!(
-        stderr.contains("skipped 1:\n  partial (history not captured): 1\n"),
+        stderr.contains(
+            "skipped 1:\n  history not captured (previous_response_id not in the selected data): 1\n"
+        ),
         "{stderr}"
     );
     let (out, stderr) = data.export(&["--keep-partial"]);

@@ -70,6 +70,14 @@ pub struct ExportArgs {
     /// Default: `keep` for chatml, `drop` for openai and sharegpt.
     #[arg(long, value_enum)]
     pub reasoning: Option<Reasoning>,
+    /// MiB of memory for the Responses turns that later turns continue (`previous_response_id`),
+    /// kept while exporting to rebuild each turn's full history.
+    #[arg(
+        long = "chain-memory",
+        env = "MICROMODEL_EXPORT_CHAIN_MEMORY",
+        default_value_t = 512
+    )]
+    pub chain_memory_mib: u64,
 }
 
 impl ExportArgs {

@@ -54,4 +54,10 @@ pub enum DatasetError {
     /// `--split` outside (0, 1).
     #[error("--split must be between 0 and 1 (exclusive), got {0}")]
     BadSplit(f64),
+    /// The Responses turns that later turns continue need more than `--chain-memory`.
+    #[error("the Responses conversations to rebuild need more than --chain-memory {mib} MiB; raise it or select fewer days")]
+    ChainIndexFull {
+        /// The limit, in MiB.
+        mib: u64,
+    },
 }

@@ -1,6 +1,7 @@
 //! `micromodel export`: selected days and workflows of one or several data folders, merged by
 //! timestamp, filtered, converted and written in bounded memory (one record per open file, plus
-//! 16 bytes per record under `--dedupe`). Ends with a summary on stderr: files and lines read,
+//! 16 bytes per record under `--dedupe`, plus the Responses turns that later turns continue,
+//! bounded by `--chain-memory`: see [`super::chain`]). Ends with a summary on stderr: files and lines read,
 //! lines written (per output file), lines skipped by reason, and each bad line's `file:line`.
 //! Data files are only ever opened for reading.
 
@@ -9,6 +10,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::args::ExportArgs;
+use super::chain::ChainIndex;
 use super::error::DatasetError;
 use super::filter::{Filter, Skip};
 use super::formats::write_line;
@@ -132,6 +134,10 @@ pub fn export(args: &ExportArgs) -> Result<Summary, DatasetError> {
         .filter(|w| !found.contains(w.as_str()))
         .cloned()
         .collect();
+    let chains = ChainIndex::build(
+        &scan.files,
+        args.chain_memory_mib.saturating_mul(1024 * 1024),
+    )?;
     let mut progress = Progress::new(scan.total_bytes());
     let mut bytes_before = 0;
     let mut written = 0u64;
@@ -161,6 +167,24 @@ pub fn export(args: &ExportArgs) -> Result<Summary, DatasetError> {
                 }
                 Event::Record { raw, record, .. } => {
                     buf.clear();
+                    let (raw, record) = match ChainIndex::wants(&record) {
+                        false => (raw, record),
+                        true => match chains
+                            .rebuild(&record)
+                            .and_then(|messages| ChainIndex::rebuilt(&record, messages))
+                        {
+                            Ok((raw, rebuilt)) => (raw, Box::new(rebuilt)),
+                            // With --keep-partial the turn is written as captured.
+                            Err(Skip::NoHistory | Skip::Partial) if args.keep_partial => {
+                                (raw, record)
+                            }
+                            Err(skip) => {
+                                *summary.skipped.entry(skip).or_default() += 1;
+                                progress.tick(bytes_before + merge.bytes(), written);
+                                continue;
+                            }
+                        },
+                    };
                     let hashes = record.hashes();
                     let kept = filter
                         .check(&record)

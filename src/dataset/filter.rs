@@ -31,6 +31,8 @@ pub enum Skip {
     Duplicate,
     /// A `partial` record (part of its conversation was not captured), without `--keep-partial`.
     Partial,
+    /// A Responses turn whose `previous_response_id` names no record in the selected data.
+    NoHistory,
 }
 
 impl fmt::Display for Skip {
@@ -45,6 +47,9 @@ impl fmt::Display for Skip {
             Skip::Unconvertible(why) => write!(f, "format cannot express: {why}"),
             Skip::Duplicate => f.write_str("duplicate"),
             Skip::Partial => f.write_str("partial (history not captured)"),
+            Skip::NoHistory => {
+                f.write_str("history not captured (previous_response_id not in the selected data)")
+            }
         }
     }
 }

@@ -19,6 +19,7 @@
 //! - [`export`], [`stats`], [`validate`]: the subcommands.
 
 pub mod args;
+mod chain;
 mod error;
 pub mod export;
 pub mod filter;

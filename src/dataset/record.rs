@@ -5,7 +5,7 @@
 //! assistant's), `timestamp` (RFC 3339), `endpoint` (one of the four recorded), `model`,
 //! `workflow_id` — the seed's five keys, so records of its first version still pass. The later
 //! keys (`tools`, `finish_reason`, `usage`, `stream`, `latency_ms`, `request_id`, `params`,
-//! `previous_response_id`, `partial`) are optional,
+//! `previous_response_id`, `partial`, `rebuildable`) are optional,
 //! but must have their type when present. Unknown keys are allowed. The request's messages are
 //! kept as the client sent them and only need a `role`; the recorded answer (the last message)
 //! must have the normalised shape.
@@ -90,6 +90,11 @@ impl Record {
         check_optional(&map, &mut problems);
         let record = timestamp.map(|timestamp| Record { map, timestamp });
         (record, problems)
+    }
+
+    /// The whole line as a JSON object, keys in recorded order.
+    pub fn map(&self) -> &Map<String, Value> {
+        &self.map
     }
 
     /// `messages` (checked non-empty).
@@ -265,7 +270,7 @@ fn check_messages(map: &Map<String, Value>, problems: &mut Vec<String>) {
 type OptionalCheck = (&'static str, &'static str, fn(&Value) -> bool);
 
 fn check_optional(map: &Map<String, Value>, problems: &mut Vec<String>) {
-    let checks: [OptionalCheck; 9] = [
+    let checks: [OptionalCheck; 10] = [
         ("tools", "an array", Value::is_array),
         ("finish_reason", "a string or null", |v| {
             v.is_string() || v.is_null()
@@ -277,6 +282,7 @@ fn check_optional(map: &Map<String, Value>, problems: &mut Vec<String>) {
         ("params", "an object", Value::is_object),
         ("previous_response_id", "a string", Value::is_string),
         ("partial", "a boolean", Value::is_boolean),
+        ("rebuildable", "a boolean", Value::is_boolean),
     ];
     for (key, what, ok) in checks {
         if let Some(value) = map.get(key) {

@@ -31,8 +31,8 @@ pub struct RecordContext {
     /// The request's other top-level members as one JSON object text (`params`), `None`
     /// when there are none.
     params: Option<String>,
-    /// Something of the conversation has no ChatML form or lives elsewhere: the record gets
-    /// `"partial": true`.
+    /// Something of the conversation has no ChatML form or lives where export cannot follow
+    /// it: the record gets `"partial": true` (and no `rebuildable`).
     partial: bool,
     /// Responses: the `previous_response_id` this turn continues.
     previous_response_id: Option<String>,
@@ -173,7 +173,9 @@ impl RecordContext {
                     latency_ms,
                     request_id: answer.id.as_deref(),
                     previous_response_id: self.previous_response_id.as_deref(),
-                    partial: self.partial.then_some(true),
+                    partial: (self.partial || self.previous_response_id.is_some()).then_some(true),
+                    rebuildable: (!self.partial && self.previous_response_id.is_some())
+                        .then_some(true),
                 };
                 let tail = serde_json::to_string(&tail).expect("record tail serialises");
                 out.push(',');
@@ -333,4 +335,8 @@ struct Tail<'a> {
     previous_response_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     partial: Option<bool>,
+    /// `true` when the record is partial only because its history is the record that
+    /// `previous_response_id` names: export rebuilds it by following the link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rebuildable: Option<bool>,
 }

@@ -87,9 +87,10 @@ pub struct DialectRequest {
     pub messages: Vec<Box<RawValue>>,
     /// The tools in the chat shape, in request order (empty when the request has none).
     pub tools: Vec<Box<RawValue>>,
-    /// Something of the conversation has no ChatML form or lives elsewhere (dropped input
-    /// items or blocks, `previous_response_id`, `conversation`): the record gets
-    /// `"partial": true`.
+    /// Something of the conversation has no ChatML form or lives where export cannot follow
+    /// it (dropped input items or blocks, `conversation`): the record gets `"partial": true`.
+    /// A `previous_response_id` alone does not set it (the record is partial but
+    /// `rebuildable`, see [`crate::record::line`]).
     pub partial: bool,
     /// Responses: the `previous_response_id` this turn continues, for export to follow.
     pub previous_response_id: Option<String>,

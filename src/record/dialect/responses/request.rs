@@ -25,8 +25,10 @@ pub fn map_request(view: &RequestView<'_>) -> DialectRequest {
         map_input(raw, &mut out);
     }
     if let Some(raw) = view.get_non_null("previous_response_id") {
+        // The link alone does not make the turn partial (export follows it); a link that is
+        // not a string cannot be followed.
         out.previous_response_id = serde_json::from_str::<String>(raw.get()).ok();
-        out.partial = true;
+        out.partial |= out.previous_response_id.is_none();
     }
     if let Some(raw) = view.get_non_null("conversation") {
         out.conversation = conversation_id(raw);

@@ -84,7 +84,9 @@ fn other_items_are_dropped_and_mark_partial() {
 fn previous_response_id_and_conversation_are_partial() {
     let r = request(r#"{"previous_response_id":"resp_1","input":"and then?"}"#);
     assert_eq!(r.previous_response_id.as_deref(), Some("resp_1"));
-    assert!(r.partial);
+    assert!(!r.partial, "a followable link alone is not a loss");
+    let r = request(r#"{"previous_response_id":7,"input":"and then?"}"#);
+    assert!(r.partial, "a link that is not a string cannot be followed");
     let r = request(r#"{"conversation":{"id":"conv_9"},"input":"hi"}"#);
     assert_eq!(r.conversation.as_deref(), Some("conv_9"));
     assert!(r.partial);
