@@ -24,7 +24,7 @@
 //!   alternation, or content that is not text, makes the record not expressible (skipped,
 //!   counted). `--reasoning keep` puts a `gpt` turn's reasoning before its text as
 //!   `<think>\n...\n</think>\n\n`.
-//! - `hf`: fixed, never-null columns for Hugging Face `datasets`: see [`super::hf`].
+//! - `hf`: fixed, never-null columns for Hugging Face `datasets`: see `hf.rs`.
 
 use std::borrow::Cow;
 
