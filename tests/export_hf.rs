@@ -3,6 +3,7 @@
 //! Anthropic's cache counts), string and array contents, and tools with different schemas,
 //! exported into several files (per workflow, and with `--split`), then loaded in one
 //! `datasets.load_dataset("json", data_files=[...])` call.
+//! Without Python, the same corpus checks the columns themselves: one set, never null.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -278,4 +279,90 @@ fn datasets_loads_every_mix_of_hf_files() {
         report["prompt_tokens"],
         serde_json::json!([5, 36, 40, 291, 291, 291, 291, 291, 291, 472])
     );
+}
+
+/// No value anywhere in `value` is null.
+fn has_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(has_null),
+        Value::Object(map) => map.values().any(has_null),
+        _ => false,
+    }
+}
+
+/// The column names of a line, or of a message, in order.
+fn keys(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn every_hf_line_has_the_same_never_null_columns() {
+    let root = TempDir::new().expect("temp dir");
+    let mut corpus = plain();
+    corpus.extend(router());
+    corpus.extend(claude());
+    corpus.extend(agents());
+    // No usage at all: the counts are -1 and `usage` is "".
+    corpus.extend(lines(
+        EndpointKind::Completions,
+        "plain",
+        r#"{"model":"m","prompt":"Say hi"}"#,
+        r#"{"id":"cmpl-1","choices":[{"index":0,"text":"hi","finish_reason":"stop"}]}"#,
+    ));
+    let dir = record(root.path(), corpus);
+    let output = export(&dir, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("not text"),
+        "the image is skipped: {stderr}"
+    );
+    let rows: Vec<Value> = String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(rows.len(), 1 + 1 + 1 + 7 + 1);
+    let columns = keys(&rows[0]);
+    let fields = ["role", "content", "name", "tool_call_id", "tool_calls"];
+    for row in &rows {
+        assert_eq!(keys(row), columns, "{row}");
+        assert!(!has_null(row), "{row}");
+        for message in row["messages"].as_array().expect("messages") {
+            assert_eq!(keys(message)[..5], fields, "{message}");
+            assert!(message["content"].is_string(), "{message}");
+            let calls = message["tool_calls"].as_str().expect("JSON text");
+            if !calls.is_empty() {
+                let calls: Value = serde_json::from_str(calls).expect("tool calls parse");
+                assert!(calls[0]["function"]["arguments"].is_string(), "{calls}");
+            }
+        }
+        for text in ["tools", "usage"] {
+            let text = row[text].as_str().expect("JSON text");
+            assert!(text.is_empty() || serde_json::from_str::<Value>(text).is_ok());
+        }
+    }
+    let completions = rows
+        .iter()
+        .find(|r| r["endpoint"] == "/v1/completions")
+        .expect("the completions record");
+    assert_eq!(completions["prompt_tokens"], -1);
+    assert_eq!(completions["total_tokens"], -1);
+    assert_eq!(completions["usage"], "");
+    let router = rows
+        .iter()
+        .find(|r| r["workflow_id"] == "router")
+        .expect("the router record");
+    // Text parts joined; developer becomes system; usage kept whole as text.
+    assert_eq!(router["messages"][0]["role"], "system");
+    assert_eq!(router["messages"][0]["content"], "Use tools.");
+    assert!(router["usage"]
+        .as_str()
+        .is_some_and(|u| u.contains("\"cost\":0.00012")));
+    assert_eq!(router["total_tokens"], 49);
 }

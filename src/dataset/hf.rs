@@ -32,7 +32,7 @@ pub(super) struct HfLine<'a> {
     model: &'a str,
     /// The record's `workflow_id`.
     workflow_id: &'a str,
-    /// The record's `endpoint` (`chat`, `completions`, `responses`, `messages`).
+    /// The record's `endpoint`, the path it was sent to (`/v1/chat/completions`, ...).
     endpoint: &'a str,
     /// When the answer completed, RFC 3339 with milliseconds, UTC.
     timestamp: String,
