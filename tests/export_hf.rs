@@ -125,7 +125,7 @@ fn claude() -> Vec<RecordLine> {
         EndpointKind::Messages,
         "claude",
         r#"{"model":"claude-opus-4-6","max_tokens":512,"tools":[{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"location":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["location"]}}],"messages":[{"role":"user","content":[{"type":"text","text":"Weather in SF?"}]}]}"#,
-        include_str!("fixtures/dialects/messages_tools.json"),
+        r#"{"id":"msg_01","type":"message","role":"assistant","model":"claude-opus-4-6","content":[{"type":"text","text":"Checking."},{"type":"tool_use","id":"toolu_01","name":"get_weather","input":{"location":"San Francisco, CA"}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":472,"cache_creation_input_tokens":0,"cache_read_input_tokens":128,"output_tokens":89,"service_tier":"standard"}}"#,
     )
 }
 
