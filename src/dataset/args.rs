@@ -67,7 +67,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub keep_partial: bool,
     /// Write assistant messages' reasoning as `reasoning_content` (`keep`) or not (`drop`).
-    /// Default: `keep` for chatml, `drop` for openai and sharegpt.
+    /// Default: `keep` for chatml and hf, `drop` for openai and sharegpt.
     #[arg(long, value_enum)]
     pub reasoning: Option<Reasoning>,
     /// MiB of memory for the Responses turns that later turns continue (`previous_response_id`),
@@ -127,6 +127,8 @@ pub enum Format {
     Openai,
     /// ShareGPT as LLaMA-Factory reads it: `{"conversations":[...],"system":"","tools":""}`.
     Sharegpt,
+    /// Fixed columns for Hugging Face `datasets` / TRL: see docs/data-tools.md.
+    Hf,
 }
 
 /// Flags of `stats`.

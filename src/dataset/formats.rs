@@ -24,6 +24,7 @@
 //!   alternation, or content that is not text, makes the record not expressible (skipped,
 //!   counted). `--reasoning keep` puts a `gpt` turn's reasoning before its text as
 //!   `<think>\n...\n</think>\n\n`.
+//! - `hf`: fixed, never-null columns for Hugging Face `datasets`: see `hf.rs`.
 
 use std::borrow::Cow;
 
@@ -53,6 +54,7 @@ pub fn write_line(
         }),
         Format::Openai => openai(record, reasoning).and_then(|line| to_writer(out, &line)),
         Format::Sharegpt => sharegpt(record, reasoning).and_then(|line| to_writer(out, &line)),
+        Format::Hf => super::hf::line(record, reasoning).and_then(|line| to_writer(out, &line)),
     };
     match result {
         Ok(()) => {
@@ -98,7 +100,7 @@ struct OpenAiMessage<'a> {
 }
 
 #[derive(Serialize)]
-struct OpenAiToolCall<'a> {
+pub(super) struct OpenAiToolCall<'a> {
     id: &'a str,
     #[serde(rename = "type")]
     kind: &'a str,
@@ -111,7 +113,7 @@ struct OpenAiFunction<'a> {
     arguments: Cow<'a, str>,
 }
 
-fn role(message: &Value) -> &str {
+pub(super) fn role(message: &Value) -> &str {
     message.get("role").and_then(Value::as_str).unwrap_or("")
 }
 
@@ -158,7 +160,7 @@ fn openai(record: &Record, reasoning: Reasoning) -> Result<OpenAiLine<'_>, Strin
     })
 }
 
-fn tool_calls(message: &Value) -> Result<Vec<OpenAiToolCall<'_>>, String> {
+pub(super) fn tool_calls(message: &Value) -> Result<Vec<OpenAiToolCall<'_>>, String> {
     let Some(calls) = message.get("tool_calls").and_then(Value::as_array) else {
         return Ok(Vec::new());
     };
@@ -317,7 +319,7 @@ fn assistant_turn(message: &Value, reasoning: Reasoning) -> Result<Turn, String>
 
 /// A message's content as text: a string, `""` for null or missing, the text parts of an
 /// array joined; other content (images, audio, token ids) is an error.
-fn text(message: &Value) -> Result<String, String> {
+pub(super) fn text(message: &Value) -> Result<String, String> {
     match message.get("content") {
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.clone()),

@@ -13,6 +13,8 @@
 //!   skips) and the content hashes used by `--dedupe` and `--split`.
 //! - [`filter`]: `export`'s record filters and skip reasons.
 //! - [`formats`]: the output formats `chatml`, `openai` and `sharegpt`.
+//! - `hf`: the `hf` format, fixed columns that Hugging Face `datasets` loads from any mix
+//!   of files.
 //! - [`reasoning`]: `--reasoning keep|drop` and the normalisation to `reasoning_content`.
 //! - [`merge`]: one day's files of every workflow and replica merged by timestamp.
 //! - [`output`]: the output file(s): written beside the target and renamed when complete.
@@ -24,6 +26,7 @@ mod error;
 pub mod export;
 pub mod filter;
 pub mod formats;
+mod hf;
 pub mod merge;
 pub mod output;
 mod progress;

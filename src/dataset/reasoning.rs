@@ -24,7 +24,7 @@ impl Reasoning {
     /// What `--reasoning` means when not given, for `format`.
     pub fn default_for(format: Format) -> Reasoning {
         match format {
-            Format::Chatml => Reasoning::Keep,
+            Format::Chatml | Format::Hf => Reasoning::Keep,
             Format::Openai | Format::Sharegpt => Reasoning::Drop,
         }
     }

@@ -161,6 +161,11 @@ impl Record {
             .unwrap_or(false)
     }
 
+    /// `usage` as recorded, when present and not null.
+    pub fn usage(&self) -> Option<&Value> {
+        self.map.get("usage").filter(|u| !u.is_null())
+    }
+
     /// `usage.<key>` as a count, when reported.
     pub fn usage_tokens(&self, key: &str) -> Option<u64> {
         self.map.get("usage")?.get(key)?.as_u64()
