@@ -124,10 +124,31 @@ fn metric(admin: u16, series: &str) -> f64 {
 /// Polls until `series` reaches `at_least`.
 fn wait_metric(admin: u16, series: &str, at_least: f64) {
     let deadline = Instant::now() + PATIENCE;
-    while metric(admin, series) < at_least {
+    loop {
+        let now = metric(admin, series);
+        if now >= at_least {
+            break;
+        }
         assert!(
             Instant::now() < deadline,
-            "{series} never reached {at_least}"
+            "{series} never reached {at_least} (last seen {now})"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Polls until the only open connection is the scrape itself (the harness's start-up
+/// probes are closed), so that a test's own connections are the only ones holding slots.
+fn wait_settled(admin: u16) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let open = metric(admin, "micromodel_connections_open");
+        if open <= 1.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "start-up connections never closed ({open} open)"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -151,6 +172,8 @@ fn seventy_silent_connections_do_not_blind_the_admin_probes() {
 #[test]
 fn at_the_workflow_cap_silent_connections_make_room_for_a_real_request() {
     let (_proxy, _upstream, port, admin) = start(&["--max-connections", "3"]);
+    // The harness's own start-up probes must be gone first: only this scrape is open.
+    wait_settled(admin);
     let held = silent(port, 3);
     // All three hold their slots (the scrape's own connection is the fourth open one).
     wait_metric(admin, "micromodel_connections_open", 4.0);
@@ -165,6 +188,7 @@ fn at_the_workflow_cap_silent_connections_make_room_for_a_real_request() {
 #[test]
 fn a_connection_sending_its_headers_is_not_evicted() {
     let (_proxy, _upstream, port, admin) = start(&["--max-connections", "1"]);
+    wait_settled(admin);
     let mut slow = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     slow.set_read_timeout(Some(PATIENCE)).expect("timeout");
     slow.write_all(b"GET /health HTTP/1.1\r\n").expect("write");

@@ -125,6 +125,20 @@ pub async fn serve(connection: Connection) {
             }
             // A waiting connection asks the oldest idle one to make room.
             () = registration.tenant().asked_to_close() => {
+                // Both may be ready at once: bytes of a next request waiting in the socket
+                // and the request to make room. Poll the connection once first, so that a
+                // request the client has begun counts before the connection is judged idle.
+                let ended = tokio::select! {
+                    biased;
+                    result = conn.as_mut() => Some(result),
+                    () = std::future::ready(()) => None,
+                };
+                if let Some(result) = ended {
+                    if let Err(error) = result {
+                        debug!(%peer, %error, "Connection ended with an error.");
+                    }
+                    break;
+                }
                 if activity.is_idle() {
                     evicted(peer);
                     conn.as_mut().graceful_shutdown();
