@@ -2,17 +2,13 @@
 //! the real recorder: one line per turn with its full history in every format; a turn whose
 //! link is not in the selected data is skipped and counted; `--chain-memory` is a bound.
 
+mod records_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use bytes::Bytes;
-use chrono::{DateTime, Utc};
-use micromodel::record::dialect::Dialect;
-use micromodel::record::line::RecordContext;
-use micromodel::record::request::RequestView;
 use micromodel::record::EndpointKind;
-use micromodel::recorder::{start, FsyncPolicy, RecordLine, RecorderOptions};
+use micromodel::recorder::RecordLine;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
@@ -31,25 +27,7 @@ fn answer(id: &str, text: &str) -> String {
 
 /// The record line the proxy would write for this raw Responses request and answer.
 fn turn(request: &str, answer: &str, at: &str) -> RecordLine {
-    let body = Bytes::from(request.to_owned());
-    let view = RequestView::parse(&body).expect("request parses");
-    let mut context = RecordContext::new(EndpointKind::Responses, "w".to_owned(), &view, &body);
-    let parsed = Dialect::of(EndpointKind::Responses)
-        .expect("a dialect")
-        .parse_answer(answer.as_bytes())
-        .expect("answer parses");
-    if parsed.partial {
-        context.mark_partial();
-    }
-    let finished = DateTime::parse_from_rfc3339(at)
-        .expect("valid timestamp")
-        .with_timezone(&Utc);
-    let json = context.lines(&parsed.answer, finished, 5).remove(0);
-    RecordLine {
-        workflow_id: "w".to_owned(),
-        timestamp: finished,
-        json,
-    }
+    records_support::lines(EndpointKind::Responses, "w", request, answer, at).remove(0)
 }
 
 /// Turn 1 (with `instructions`) on 2025-08-23; turns 2 (new `instructions`) and 3 on the 24th.
@@ -76,21 +54,7 @@ fn three_turns() -> [RecordLine; 3] {
 /// A data folder holding `lines`, written by the recorder.
 fn write(lines: Vec<RecordLine>) -> TempDir {
     let root = TempDir::new().expect("temp dir");
-    let dir = root.path().join("data");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        let (recorder, handle) = start(RecorderOptions {
-            data_dir: dir,
-            fsync: FsyncPolicy::Never,
-            queue_records: 64,
-        })
-        .expect("recorder starts");
-        for line in lines {
-            recorder.submit(line);
-        }
-        drop(recorder);
-        assert!(handle.finish(Duration::from_secs(10)).await, "drained");
-    });
+    records_support::write(root.path(), lines);
     root
 }
 

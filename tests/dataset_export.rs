@@ -2,49 +2,19 @@
 //! answer bodies (key order as written here): key order kept by every format, `--endpoint`,
 //! `partial` records, `parallel_tool_calls` and `--reasoning`.
 
+mod records_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use bytes::Bytes;
-use chrono::{DateTime, Utc};
-use micromodel::record::dialect::Dialect;
-use micromodel::record::line::RecordContext;
-use micromodel::record::request::RequestView;
-use micromodel::record::{parse_answer, EndpointKind};
-use micromodel::recorder::{start, FsyncPolicy, RecordLine, RecorderOptions};
+use micromodel::record::EndpointKind;
+use micromodel::recorder::RecordLine;
 use serde_json::Value;
 use tempfile::TempDir;
 
 /// The record lines the proxy would write for this raw request and (non-streamed) answer.
 fn lines(kind: EndpointKind, request: &str, answer: &str, at: &str) -> Vec<RecordLine> {
-    let body = Bytes::from(request.to_owned());
-    let view = RequestView::parse(&body).expect("request parses");
-    let mut context = RecordContext::new(kind, "w".to_owned(), &view, &body);
-    let answer = match Dialect::of(kind) {
-        None => parse_answer(kind, answer.as_bytes()).expect("answer parses"),
-        Some(dialect) => {
-            let parsed = dialect
-                .parse_answer(answer.as_bytes())
-                .expect("answer parses");
-            if parsed.partial {
-                context.mark_partial();
-            }
-            parsed.answer
-        }
-    };
-    let finished = DateTime::parse_from_rfc3339(at)
-        .expect("valid timestamp")
-        .with_timezone(&Utc);
-    context
-        .lines(&answer, finished, 5)
-        .into_iter()
-        .map(|json| RecordLine {
-            workflow_id: "w".to_owned(),
-            timestamp: finished,
-            json,
-        })
-        .collect()
+    records_support::lines(kind, "w", request, answer, at)
 }
 
 /// A data folder holding `lines`, written by the recorder.
@@ -55,21 +25,7 @@ struct Data {
 impl Data {
     fn new(lines: Vec<RecordLine>) -> Data {
         let root = TempDir::new().expect("temp dir");
-        let dir = root.path().join("data");
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        runtime.block_on(async {
-            let (recorder, handle) = start(RecorderOptions {
-                data_dir: dir,
-                fsync: FsyncPolicy::Never,
-                queue_records: 64,
-            })
-            .expect("recorder starts");
-            for line in lines {
-                recorder.submit(line);
-            }
-            drop(recorder);
-            assert!(handle.finish(Duration::from_secs(10)).await, "drained");
-        });
+        records_support::write(root.path(), lines);
         Data { root }
     }
 

@@ -5,69 +5,24 @@
 //! `datasets.load_dataset("json", data_files=[...])` call.
 //! Without Python, the same corpus checks the columns themselves: one set, never null.
 
+mod records_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use bytes::Bytes;
-use chrono::{DateTime, Utc};
-use micromodel::record::dialect::Dialect;
-use micromodel::record::line::RecordContext;
-use micromodel::record::request::RequestView;
-use micromodel::record::{parse_answer, EndpointKind};
-use micromodel::recorder::{start, FsyncPolicy, RecordLine, RecorderOptions};
+use micromodel::record::EndpointKind;
+use micromodel::recorder::RecordLine;
 use serde_json::Value;
 use tempfile::TempDir;
 
 /// The record lines the proxy would write for this raw request and (non-streamed) answer.
 fn lines(kind: EndpointKind, workflow: &str, request: &str, answer: &str) -> Vec<RecordLine> {
-    let body = Bytes::from(request.to_owned());
-    let view = RequestView::parse(&body).expect("request parses");
-    let mut context = RecordContext::new(kind, workflow.to_owned(), &view, &body);
-    let answer = match Dialect::of(kind) {
-        None => parse_answer(kind, answer.as_bytes()).expect("answer parses"),
-        Some(dialect) => {
-            let parsed = dialect
-                .parse_answer(answer.as_bytes())
-                .expect("answer parses");
-            if parsed.partial {
-                context.mark_partial();
-            }
-            parsed.answer
-        }
-    };
-    let finished = DateTime::parse_from_rfc3339("2025-08-24T10:00:00.000Z")
-        .expect("valid timestamp")
-        .with_timezone(&Utc);
-    context
-        .lines(&answer, finished, 5)
-        .into_iter()
-        .map(|json| RecordLine {
-            workflow_id: workflow.to_owned(),
-            timestamp: finished,
-            json,
-        })
-        .collect()
+    records_support::lines(kind, workflow, request, answer, "2025-08-24T10:00:00.000Z")
 }
 
 /// A data folder holding `lines`, written by the recorder.
 fn record(root: &Path, lines: Vec<RecordLine>) -> PathBuf {
-    let dir = root.join("data");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        let (recorder, handle) = start(RecorderOptions {
-            data_dir: dir.clone(),
-            fsync: FsyncPolicy::Never,
-            queue_records: 64,
-        })
-        .expect("recorder starts");
-        for line in lines {
-            recorder.submit(line);
-        }
-        drop(recorder);
-        assert!(handle.finish(Duration::from_secs(10)).await, "drained");
-    });
-    dir
+    records_support::write(root, lines)
 }
 
 fn export(dir: &Path, extra: &[&str]) -> Output {
