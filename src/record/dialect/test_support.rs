@@ -30,6 +30,22 @@ pub fn capture(
     stream.finish()
 }
 
+/// Each fixture stream `<name>.sse`, cut once at every byte, assembles the same answer as the
+/// whole stream.
+pub fn assert_every_split_point_agrees(dialect: Dialect, fixtures: &[&str]) {
+    for name in fixtures {
+        let sse = fixture(&format!("{name}.sse"));
+        let whole = capture(dialect, sse.as_bytes(), &[]).expect(name);
+        for cut in 0..=sse.len() {
+            assert_eq!(
+                capture(dialect, sse.as_bytes(), &[cut]).as_ref(),
+                Ok(&whole),
+                "{name} at {cut}"
+            );
+        }
+    }
+}
+
 /// The non-streamed answer of a fixture.
 pub fn parse(dialect: Dialect, body: &str) -> DialectAnswer {
     dialect

@@ -3,7 +3,8 @@
 use proptest::prelude::*;
 
 use crate::record::dialect::test_support::{
-    capture, finish, fixture, message_json, parse, replace_value, usage, without_events,
+    assert_every_split_point_agrees, capture, finish, fixture, message_json, parse, replace_value,
+    usage, without_events,
 };
 use crate::record::dialect::{Dialect, DialectAnswerError, DialectIncomplete};
 use crate::record::request::RequestView;
@@ -268,17 +269,7 @@ fn streams_that_make_no_record() {
 
 #[test]
 fn every_single_split_point_gives_the_same_answer() {
-    for name in FIXTURES {
-        let sse = fixture(&format!("{name}.sse"));
-        let whole = capture(D, sse.as_bytes(), &[]).expect(name);
-        for cut in 0..=sse.len() {
-            assert_eq!(
-                capture(D, sse.as_bytes(), &[cut]).as_ref(),
-                Ok(&whole),
-                "{name} at {cut}"
-            );
-        }
-    }
+    assert_every_split_point_agrees(D, &FIXTURES);
 }
 
 proptest! {
