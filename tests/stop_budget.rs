@@ -56,6 +56,15 @@ fn start_blocked(upstream: &FakeUpstream, extra_args: &[&str]) -> (Proxy, u16) {
     )
 }
 
+/// Sends a non-streamed chat and reads the whole answer: a client that drops the response
+/// before its body ends is a disconnect, and its record is (rightly) not written.
+async fn answered(port: u16, content: &str) -> StatusCode {
+    let response = chat(port, content, false).await;
+    let status = response.status();
+    response.bytes().await.expect("the answer's body");
+    status
+}
+
 async fn chat(port: u16, content: &str, stream: bool) -> reqwest::Response {
     client()
         .post(format!("{}/v1/chat/completions", Proxy::url(port)))
@@ -95,7 +104,7 @@ fn assert_lost(proxy: &Proxy, status: std::process::ExitStatus, lost: &str) {
 async fn an_unwritable_record_and_nothing_in_flight_stops_within_the_budget_with_exit_3() {
     let upstream = FakeUpstream::start(stalling_upstream);
     let (mut proxy, port) = start_blocked(&upstream, &["--drain-seconds", "2"]);
-    assert_eq!(chat(port, "never written", false).await.status(), 200);
+    assert_eq!(answered(port, "never written").await, 200);
     proxy.wait_log("recorder write failed", 1);
     proxy.signal(libc::SIGTERM);
     let status = proxy.wait_exit(EXIT_LIMIT);
@@ -106,7 +115,7 @@ async fn an_unwritable_record_and_nothing_in_flight_stops_within_the_budget_with
 async fn a_stalled_stream_and_an_unwritable_record_stop_within_the_budget() {
     let upstream = FakeUpstream::start(stalling_upstream);
     let (mut proxy, port) = start_blocked(&upstream, &["--drain-seconds", "2"]);
-    assert_eq!(chat(port, "never written", false).await.status(), 200);
+    assert_eq!(answered(port, "never written").await, 200);
     let stalled = chat(port, "stall", true).await;
     assert_eq!(stalled.status(), 200);
     proxy.wait_log("recorder write failed", 1);
@@ -123,7 +132,7 @@ async fn a_second_signal_during_the_drain_cuts_straight_to_the_last_attempt() {
     let upstream = FakeUpstream::start(stalling_upstream);
     // A budget far beyond the exit limit: only the second signal can end the stop in time.
     let (mut proxy, port) = start_blocked(&upstream, &["--drain-seconds", "600"]);
-    assert_eq!(chat(port, "never written", false).await.status(), 200);
+    assert_eq!(answered(port, "never written").await, 200);
     let stalled = chat(port, "stall", true).await;
     proxy.wait_log("recorder write failed", 1);
     proxy.signal(libc::SIGTERM);
@@ -139,7 +148,7 @@ async fn a_second_signal_during_the_drain_cuts_straight_to_the_last_attempt() {
 async fn a_second_signal_during_the_flush_cuts_straight_to_the_last_attempt() {
     let upstream = FakeUpstream::start(stalling_upstream);
     let (mut proxy, port) = start_blocked(&upstream, &["--drain-seconds", "600"]);
-    assert_eq!(chat(port, "never written", false).await.status(), 200);
+    assert_eq!(answered(port, "never written").await, 200);
     proxy.wait_log("recorder write failed", 1);
     proxy.signal(libc::SIGTERM);
     // Nothing in flight: the drain is over at once and the recorder is retrying.
@@ -166,7 +175,7 @@ async fn a_write_that_never_returns_does_not_hold_the_exit() {
     assert!(made.success(), "mkfifo failed");
     let config = json!({"w": {"OPENAI_API_HOST": upstream.url, "PORT": port}});
     let mut proxy = Proxy::start_in(dir, data_dir, &config, &["--drain-seconds", "2"], &[]);
-    assert_eq!(chat(port, "stuck in the kernel", false).await.status(), 200);
+    assert_eq!(answered(port, "stuck in the kernel").await, 200);
     proxy.signal(libc::SIGTERM);
     let status = proxy.wait_exit(EXIT_LIMIT);
     assert_lost(&proxy, status, "lost=1");
@@ -184,7 +193,7 @@ async fn a_clean_stop_says_lost_0_and_exits_0() {
     let config = json!({"w": {"OPENAI_API_HOST": upstream.url, "PORT": port}});
     let mut proxy = Proxy::start(&config, &["--drain-seconds", "2"]);
     for i in 0..20 {
-        assert_eq!(chat(port, &format!("fine {i}"), false).await.status(), 200);
+        assert_eq!(answered(port, &format!("fine {i}")).await, 200);
     }
     let status = proxy.stop();
     assert_eq!(status.code(), Some(0), "{}", proxy.logs());

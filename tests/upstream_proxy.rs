@@ -11,13 +11,17 @@ use common::{client, free_port, one_workflow, FakeUpstream, Proxy};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-async fn chat(port: u16) -> reqwest::Response {
-    client()
+/// Sends one chat and reads its whole answer (a client that drops the body early is a
+/// disconnect, whose record is rightly not written); returns the status and the body.
+async fn chat(port: u16) -> (reqwest::StatusCode, String) {
+    let response = client()
         .post(format!("{}/v1/chat/completions", Proxy::url(port)))
         .json(&json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]}))
         .send()
         .await
-        .expect("send")
+        .expect("send");
+    let status = response.status();
+    (status, response.text().await.expect("the answer's body"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -30,9 +34,9 @@ async fn plain_upstream_goes_through_http_proxy_with_its_credentials() {
     let proxy_url = format!("http://alice:s3cret@127.0.0.1:{}", forward_proxy.port);
     let proxy = Proxy::start_with_env(&config, &[], &[("HTTP_PROXY", &proxy_url)]);
 
-    let response = chat(port).await;
-    assert_eq!(response.status(), 200);
-    let answer: Value = response.json().await.expect("json");
+    let (status, body) = chat(port).await;
+    assert_eq!(status, 200);
+    let answer: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(answer, chat_completion("Hello from upstream"));
 
     let seen = forward_proxy.seen();
@@ -60,7 +64,7 @@ async fn no_proxy_hosts_are_reached_directly() {
     let dead = format!("http://127.0.0.1:{}", free_port());
     let env = [("HTTP_PROXY", dead.as_str()), ("NO_PROXY", "127.0.0.1")];
     let proxy = Proxy::start_with_env(&config, &[], &env);
-    assert_eq!(chat(port).await.status(), 200);
+    assert_eq!(chat(port).await.0, 200);
     assert_eq!(upstream.seen()[0].target, "/v1/chat/completions");
     proxy.wait_records("d", 1);
 }
@@ -120,7 +124,7 @@ async fn tls_upstream_goes_through_a_connect_tunnel() {
     ];
     let proxy = Proxy::start_with_env(&config, &[], &env);
 
-    assert_eq!(chat(port).await.status(), 200);
+    assert_eq!(chat(port).await.0, 200);
     assert_eq!(
         *connects.lock().expect("lock"),
         [format!("CONNECT localhost:{} HTTP/1.1", upstream.port)]
