@@ -97,6 +97,9 @@ async fn send(
     (status, headers, body)
 }
 
+/// Request headers a test sends.
+type Headers = Vec<(&'static str, String)>;
+
 fn bearer(key: &str) -> (&'static str, String) {
     ("authorization", format!("Bearer {key}"))
 }
@@ -105,7 +108,7 @@ fn bearer(key: &str) -> (&'static str, String) {
 async fn without_a_key_of_the_workflow_nothing_is_forwarded_or_recorded() {
     let (upstream, proxy, [port, _, _]) = start(&[], "micromodel=debug,info");
     let chat = "/v1/chat/completions";
-    let refused: Vec<(&str, &str, Vec<(&str, String)>)> = vec![
+    let refused: Vec<(&str, &str, Headers)> = vec![
         ("POST", chat, vec![]),
         ("POST", chat, vec![bearer("wrong")]),
         ("POST", chat, vec![bearer(DAVE)]),
