@@ -117,6 +117,7 @@ pub async fn serve(
 ) -> Result<Stopped, StartError> {
     let options = LoadOptions {
         default_host: args.host,
+        require_client_keys: args.require_client_keys,
     };
     // Watch first, then read: a save between the two still triggers a reload.
     let watcher = watcher::spawn(args.config.clone(), control_tx);
@@ -286,6 +287,7 @@ pub fn check(args: &CheckArgs) -> i32 {
         &args.config,
         LoadOptions {
             default_host: args.host,
+            require_client_keys: args.require_client_keys,
         },
     ) {
         Ok(config) => {
@@ -310,7 +312,7 @@ pub fn describe(config: &Config) -> String {
     let mut out = String::new();
     for workflow in config.workflows.values() {
         out.push_str(&format!(
-            "  {id}: http://{addr} -> {upstream} (key: {key}, timeout: {timeout}s)\n",
+            "  {id}: http://{addr} -> {upstream} (key: {key}, timeout: {timeout}s, {access})\n",
             id = workflow.id,
             addr = workflow.addr,
             upstream = config::Redacted(&workflow.api_host),
@@ -320,6 +322,7 @@ pub fn describe(config: &Config) -> String {
                 "none"
             },
             timeout = workflow.timeout.as_secs_f64(),
+            access = crate::trust::access(workflow),
         ));
     }
     out

@@ -46,6 +46,8 @@ pub enum Command {
     Validate(crate::dataset::ValidateArgs),
     /// Run with a built-in upstream: one workflow `demo` on 127.0.0.1:3001, nothing else needed.
     Demo(DemoArgs),
+    /// Read a client key from stdin and print its `sha256:<hex>` form for CLIENT_KEYS.
+    HashKey(crate::trust::HashKeyArgs),
 }
 
 /// Flags of `serve`.
@@ -109,6 +111,10 @@ pub struct ServeArgs {
     /// past it the answer still reaches the client but is not recorded (`too_large`).
     #[arg(long, env = "MICROMODEL_MAX_RECORD_BYTES", default_value_t = 32 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_record_bytes: u64,
+    /// Refuse to start, or to apply a reload, when a workflow listens on a non-loopback
+    /// address without CLIENT_KEYS.
+    #[arg(long, env = "MICROMODEL_REQUIRE_CLIENT_KEYS")]
+    pub require_client_keys: bool,
 }
 
 impl ServeArgs {
@@ -138,6 +144,10 @@ pub struct CheckArgs {
     /// Bind address of workflows that set no HOST.
     #[arg(long, env = "MICROMODEL_HOST", default_value = "127.0.0.1")]
     pub host: IpAddr,
+    /// Check as `serve --require-client-keys` would: a workflow on a non-loopback address
+    /// without CLIENT_KEYS is an error.
+    #[arg(long, env = "MICROMODEL_REQUIRE_CLIENT_KEYS")]
+    pub require_client_keys: bool,
 }
 
 /// Log output formats.

@@ -26,6 +26,7 @@
 //! - [`logging`]: `tracing` subscriber set-up.
 //! - [`admin`]: the optional admin listener: `/metrics`, `/healthz`, `/readyz`.
 //! - [`telemetry`]: metric names and the Prometheus recorder.
+//! - [`trust`]: client keys (`CLIENT_KEYS`): who may use a workflow's port; `hash-key`.
 //! - [`sdnotify`]: systemd `READY=1` / `RELOADING=1` / `STOPPING=1`.
 //! - [`demo`]: `micromodel demo`, with its built-in OpenAI-compatible upstream.
 //! - [`layout`]: the one owner of the on-disk naming,
@@ -48,6 +49,7 @@ pub(crate) mod server;
 pub mod signals;
 pub(crate) mod supervisor;
 pub(crate) mod telemetry;
+pub mod trust;
 pub(crate) mod upstream;
 
 #[doc(hidden)]

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-/// `micromodel_requests_total{workflow,endpoint,status}`
+/// `micromodel_requests_total{workflow,endpoint,status,client}`; `client` is the
+/// `CLIENT_KEYS` name, empty when the workflow has none or the request was refused (401)
 pub const REQUESTS_TOTAL: &str = "micromodel_requests_total";
 /// `micromodel_request_duration_seconds{workflow,endpoint}` (to response headers)
 pub const REQUEST_DURATION: &str = "micromodel_request_duration_seconds";

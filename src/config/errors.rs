@@ -180,6 +180,22 @@ pub enum ConfigError {
         /// Every workflow on it, in file order.
         workflows: Vec<String>,
     },
+    /// A problem of the `CLIENT_KEYS` list (never quoting a key).
+    #[error("workflow {workflow:?}: field CLIENT_KEYS {problem}")]
+    ClientKeys {
+        /// The workflow id.
+        workflow: String,
+        /// What is wrong.
+        problem: super::client_keys::ClientKeyProblem,
+    },
+    /// `--require-client-keys`, and a workflow on a non-loopback address has no `CLIENT_KEYS`.
+    #[error("workflow {workflow:?} listens on {addr}, which is not a loopback address, and has no CLIENT_KEYS (--require-client-keys)")]
+    ClientKeysRequired {
+        /// The workflow id.
+        workflow: String,
+        /// Its bind address.
+        addr: std::net::SocketAddr,
+    },
     /// A field that is not part of §1.
     #[error("workflow {workflow:?}: unknown field {field:?} ({})", suggestion_text(.suggestion))]
     UnknownField {
@@ -336,6 +352,14 @@ impl ConfigError {
             E::DuplicatePort { port, workflows } => E::DuplicatePort {
                 port,
                 workflows: workflows.into_iter().map(mask).collect(),
+            },
+            E::ClientKeys { workflow, problem } => E::ClientKeys {
+                workflow: mask(workflow),
+                problem,
+            },
+            E::ClientKeysRequired { workflow, addr } => E::ClientKeysRequired {
+                workflow: mask(workflow),
+                addr,
             },
             E::UnknownField {
                 workflow,

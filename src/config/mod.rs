@@ -4,6 +4,7 @@
 //! the first problem: every error is collected into [`ConfigErrors`], each naming the
 //! workflow and the field.
 
+pub mod client_keys;
 mod errors;
 mod fields;
 mod model;
@@ -16,6 +17,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use client_keys::{ClientKey, ClientKeyProblem, ClientKeys};
 pub use errors::{ConfigError, ConfigErrors};
 pub use model::{
     ApiKey, Config, LoadOptions, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN, MAX_TIMEOUT_SECONDS,

@@ -27,6 +27,8 @@ pub struct Workflow {
     pub addr: SocketAddr,
     /// `TIMEOUT_SECONDS`: time to response headers, and longest silence between chunks.
     pub timeout: Duration,
+    /// `CLIENT_KEYS`: the callers let in (digests only); `None`: the workflow is open.
+    pub client_keys: Option<super::client_keys::ClientKeys>,
 }
 
 /// An upstream key. Its `Debug` and `Display` never show the secret.
@@ -64,6 +66,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 pub struct LoadOptions {
     /// Bind address for workflows without `HOST` (`--host`).
     pub default_host: IpAddr,
+    /// `--require-client-keys`: a workflow bound to a non-loopback address without
+    /// `CLIENT_KEYS` is a config error.
+    pub require_client_keys: bool,
 }
 
 impl Default for LoadOptions {
@@ -71,17 +76,19 @@ impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             default_host: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            require_client_keys: false,
         }
     }
 }
 
 /// Every field a workflow may have, required ones first.
-pub const FIELDS: [&str; 5] = [
+pub const FIELDS: [&str; 6] = [
     "OPENAI_API_HOST",
     "PORT",
     "API_KEY",
     "HOST",
     "TIMEOUT_SECONDS",
+    "CLIENT_KEYS",
 ];
 
 /// Longest accepted workflow id, in characters.

@@ -1,6 +1,7 @@
 //! From text to a [`Config`]: JSON syntax, top-level shape, workflow ids, fields, shared ports.
 //! Every problem is pushed to one list; nothing stops at the first error.
 
+use super::client_keys;
 use super::errors::{ConfigError, ConfigErrors};
 use super::fields;
 use super::model::{Config, LoadOptions, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN};
@@ -65,6 +66,9 @@ pub(crate) fn parse(
         }
     }
     errors.extend(shared_ports(&ports));
+    if opts.require_client_keys {
+        errors.extend(client_keys::unprotected(workflows.values()));
+    }
 
     if errors.is_empty() {
         Ok(Config { workflows })
@@ -173,13 +177,22 @@ fn workflow(
         errors,
         fields::timeout(id, optional("TIMEOUT_SECONDS"), DEFAULT_TIMEOUT),
     );
-    let workflow = match (api_host, api_key, host, port, timeout) {
-        (Some(api_host), Some(api_key), Some(host), Some(port), Some(timeout)) => Some(Workflow {
+    let client_keys = client_keys::parse(id, optional("CLIENT_KEYS"), env, errors).ok();
+    let workflow = match (api_host, api_key, host, port, timeout, client_keys) {
+        (
+            Some(api_host),
+            Some(api_key),
+            Some(host),
+            Some(port),
+            Some(timeout),
+            Some(client_keys),
+        ) => Some(Workflow {
             id: id.to_owned(),
             api_host,
             api_key,
             addr: SocketAddr::new(host, port),
             timeout,
+            client_keys,
         }),
         _ => None,
     };
