@@ -26,6 +26,8 @@
 //! - [`logging`]: `tracing` subscriber set-up.
 //! - [`admin`]: the optional admin listener: `/metrics`, `/healthz`, `/readyz`.
 //! - [`telemetry`]: metric names and the Prometheus recorder.
+//! - [`trust`]: guarding the data path: the recording gate (opt-out, `RECORD` sampling,
+//!   `RESPECT_STORE`).
 //! - [`sdnotify`]: systemd `READY=1` / `RELOADING=1` / `STOPPING=1`.
 //! - [`demo`]: `micromodel demo`, with its built-in OpenAI-compatible upstream.
 //! - [`layout`]: the one owner of the on-disk naming,
@@ -48,6 +50,7 @@ pub(crate) mod server;
 pub mod signals;
 pub(crate) mod supervisor;
 pub(crate) mod telemetry;
+pub(crate) mod trust;
 pub(crate) mod upstream;
 
 #[doc(hidden)]

@@ -8,6 +8,7 @@ mod errors;
 mod fields;
 mod model;
 mod node;
+mod recording;
 pub mod redact;
 mod suggest;
 mod upstream;
@@ -18,8 +19,10 @@ mod tests;
 
 pub use errors::{ConfigError, ConfigErrors};
 pub use model::{
-    ApiKey, Config, LoadOptions, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN, MAX_TIMEOUT_SECONDS,
+    ApiKey, Config, LoadOptions, RecordMode, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN,
+    MAX_TIMEOUT_SECONDS,
 };
+pub use recording::SampleRate;
 pub use redact::{redact_userinfo, Redacted};
 
 use std::path::Path;

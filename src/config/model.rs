@@ -6,6 +6,8 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+pub use super::recording::RecordMode;
+
 /// A validated configuration: workflow id → settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -27,6 +29,10 @@ pub struct Workflow {
     pub addr: SocketAddr,
     /// `TIMEOUT_SECONDS`: time to response headers, and longest silence between chunks.
     pub timeout: Duration,
+    /// `RECORD`: all (default), none, or a sampled fraction of the answers.
+    pub record: RecordMode,
+    /// `RESPECT_STORE`: an explicit `"store": false` in a request skips its record.
+    pub respect_store: bool,
 }
 
 /// An upstream key. Its `Debug` and `Display` never show the secret.
@@ -76,12 +82,14 @@ impl Default for LoadOptions {
 }
 
 /// Every field a workflow may have, required ones first.
-pub const FIELDS: [&str; 5] = [
+pub const FIELDS: [&str; 7] = [
     "OPENAI_API_HOST",
     "PORT",
     "API_KEY",
     "HOST",
     "TIMEOUT_SECONDS",
+    "RECORD",
+    "RESPECT_STORE",
 ];
 
 /// Longest accepted workflow id, in characters.

@@ -5,6 +5,7 @@ use super::errors::{ConfigError, ConfigErrors};
 use super::fields;
 use super::model::{Config, LoadOptions, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN};
 use super::node::{repeated_keys, Node};
+use super::recording;
 use super::suggest::closest_field;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -173,14 +174,26 @@ fn workflow(
         errors,
         fields::timeout(id, optional("TIMEOUT_SECONDS"), DEFAULT_TIMEOUT),
     );
+    let record = keep(errors, recording::record(id, optional("RECORD")));
+    let respect_store = keep(
+        errors,
+        recording::respect_store(id, optional("RESPECT_STORE")),
+    );
     let workflow = match (api_host, api_key, host, port, timeout) {
-        (Some(api_host), Some(api_key), Some(host), Some(port), Some(timeout)) => Some(Workflow {
-            id: id.to_owned(),
-            api_host,
-            api_key,
-            addr: SocketAddr::new(host, port),
-            timeout,
-        }),
+        (Some(api_host), Some(api_key), Some(host), Some(port), Some(timeout)) => {
+            match (record, respect_store) {
+                (Some(record), Some(respect_store)) => Some(Workflow {
+                    id: id.to_owned(),
+                    api_host,
+                    api_key,
+                    addr: SocketAddr::new(host, port),
+                    timeout,
+                    record,
+                    respect_store,
+                }),
+                _ => None,
+            }
+        }
         _ => None,
     };
     Checked { workflow, port }

@@ -28,6 +28,7 @@ use crate::record::request::{RequestError, RequestView};
 use crate::record::stream::CaptureLimits;
 use crate::record::{EndpointKind, KeyHeader};
 use crate::telemetry::upstream_error;
+use crate::trust::gate;
 use crate::upstream::{full_body, upstream_uri, UpstreamBody};
 
 /// A recorded endpoint (`POST` to an [`EndpointKind`] path).
@@ -63,7 +64,16 @@ pub async fn recorded(
             id.clone()
         }
     };
-    let ctx = RecordContext::new(kind, workflow_id, &view, &bytes);
+    // Decided before anything is sent: a skipped request gets no record context, no capture.
+    let skip = gate::Policy::of(&workflow, &shared.config(), &workflow_id)
+        .skip(&parts.headers, &view, &bytes)
+        .map_err(bad_record_header)?;
+    if let Some(skip) = skip {
+        gate::skipped(&workflow_id, kind, skip);
+    }
+    let ctx = skip
+        .is_none()
+        .then(|| RecordContext::new(kind, workflow_id, &view, &bytes));
     let upstream_body = if view.workflow_id.is_some() {
         Bytes::from(view.body_without_workflow_id())
     } else {
@@ -78,7 +88,7 @@ pub async fn recorded(
         HeaderValue::from_static("identity"),
     );
     apply_key(&mut headers, &workflow, kind.key_header());
-    let waiting = ClientGone::arm(&ctx.workflow_id);
+    let waiting = ClientGone::arm(ctx.as_ref().map(|ctx| ctx.workflow_id.as_str()));
     let upstream = send(
         &route,
         &workflow,
@@ -94,6 +104,9 @@ pub async fn recorded(
 
     let status = upstream.status();
     let sse = is_sse(upstream.headers());
+    let Some(ctx) = ctx else {
+        return Ok(respond(upstream, &workflow, None, sse));
+    };
     let capture = match (status.is_success(), sse, ctx.stream) {
         (true, true, _) => Some(Capture::Stream(Box::new(AnswerStream::new(
             kind,
@@ -175,6 +188,14 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
     let upstream = result.map_err(|failed| failed.count(&workflow))?;
     let sse = is_sse(upstream.headers());
     Ok(respond(upstream, &workflow, None, sse))
+}
+
+fn bad_record_header(error: gate::BadRecordHeader) -> ProxyError {
+    ProxyError::BadRequest {
+        message: error.to_string(),
+        param: None,
+        code: "invalid_record_header",
+    }
 }
 
 fn bad_request(error: RequestError) -> ProxyError {
