@@ -125,6 +125,7 @@ pub async fn serve(
         data_dir: args.data_dir.clone(),
         fsync: args.fsync,
         queue_records: args.queue_records as usize,
+        mode: args.data_mode,
     })
     .map_err(|source| StartError::DataDir {
         path: args.data_dir.display().to_string(),
