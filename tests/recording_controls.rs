@@ -103,22 +103,22 @@ fn no_record_header(seen: &Seen) -> bool {
     !seen.headers.contains_key("x-micromodel-record")
 }
 
-fn sse_chat(seen: Seen) -> impl std::future::Future<Output = axum::response::Response> {
-    async move {
-        let body: Value = serde_json::from_slice(&seen.body).unwrap_or(Value::Null);
-        if !body["stream"].as_bool().unwrap_or(false) {
-            return openai_like(seen).await;
-        }
-        let chunk = |delta: Value, finish: Value| {
-            json!({"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1_700_000_000,
-                   "model": "fake-model", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-        };
-        let events = sse_events(&[
-            chunk(json!({"role": "assistant", "content": "Hel"}), Value::Null),
-            chunk(json!({"content": "lo"}), json!("stop")),
-        ]);
-        sse_response(Body::from(events.concat()))
+/// Answers a `stream: true` chat request with a two-chunk SSE stream, anything else as
+/// `openai_like` does.
+async fn sse_chat(seen: Seen) -> axum::response::Response {
+    let body: Value = serde_json::from_slice(&seen.body).unwrap_or(Value::Null);
+    if !body["stream"].as_bool().unwrap_or(false) {
+        return openai_like(seen).await;
     }
+    let chunk = |delta: Value, finish: Value| {
+        json!({"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1_700_000_000,
+               "model": "fake-model", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    let events = sse_events(&[
+        chunk(json!({"role": "assistant", "content": "Hel"}), Value::Null),
+        chunk(json!({"content": "lo"}), json!("stop")),
+    ]);
+    sse_response(Body::from(events.concat()))
 }
 
 #[tokio::test]
