@@ -322,6 +322,9 @@ pub fn describe(config: &Config) -> String {
             },
             timeout = workflow.timeout.as_secs_f64(),
         ));
+        if let Some(controls) = crate::trust::gate::describe(workflow) {
+            out.push_str(&format!("      recording: {controls}\n"));
+        }
     }
     out
 }

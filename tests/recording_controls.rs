@@ -457,3 +457,85 @@ fn record_and_respect_store_errors_are_all_reported_naming_the_workflow() {
     assert!(!stderr.contains("\"ok\""), "{stderr}");
     assert_eq!(stderr.matches("  - ").count(), 6, "{stderr}");
 }
+
+#[tokio::test]
+async fn record_and_respect_store_reload_live() {
+    let upstream = FakeUpstream::start(openai_like);
+    let port = free_port();
+    let (proxy, admin) = start(&json!({"w": {"OPENAI_API_HOST": upstream.url, "PORT": port}}));
+    let mut store_false = chat("before");
+    store_false["store"] = json!(false);
+    assert_eq!(
+        post(port, "/v1/chat/completions", &store_false, None)
+            .await
+            .status(),
+        200
+    );
+    proxy.wait_records("w", 1);
+
+    proxy.write_config(&json!({"w": {
+        "OPENAI_API_HOST": upstream.url, "PORT": port, "RESPECT_STORE": true
+    }}));
+    proxy.wait_log("Config reloaded.", 1);
+    store_false["messages"][0]["content"] = json!("after");
+    assert_eq!(
+        post(port, "/v1/chat/completions", &store_false, None)
+            .await
+            .status(),
+        200
+    );
+    let records = records_before_marker(&proxy, port, "w", 1).await;
+    assert_eq!(records[0]["messages"][0]["content"], "before");
+    wait_metric(
+        admin,
+        "micromodel_records_skipped_total",
+        &skipped("w", "store_false"),
+        1.0,
+    )
+    .await;
+
+    proxy.write_config(
+        &json!({"w": {"OPENAI_API_HOST": upstream.url, "PORT": port, "RECORD": "none"}}),
+    );
+    proxy.wait_log("Config reloaded.", 2);
+    assert_eq!(
+        post(port, "/v1/chat/completions", &chat("quiet"), None)
+            .await
+            .status(),
+        200
+    );
+    wait_metric(
+        admin,
+        "micromodel_records_skipped_total",
+        &skipped("w", "record_none"),
+        1.0,
+    )
+    .await;
+    assert_eq!(proxy.records("w").len(), 2, "before and the marker only");
+}
+
+#[test]
+fn check_shows_the_recording_controls_that_are_not_the_defaults() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config.json");
+    let config = json!({
+        "plain": {"OPENAI_API_HOST": "http://x", "PORT": 3001},
+        "sampled": {"OPENAI_API_HOST": "http://x", "PORT": 3002, "RECORD": 0.25, "RESPECT_STORE": true},
+        "quiet": {"OPENAI_API_HOST": "http://x", "PORT": 3003, "RECORD": "none"},
+    });
+    std::fs::write(&path, config.to_string()).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_micromodel"))
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .expect("run check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("recording: RECORD 25%, RESPECT_STORE"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("recording: RECORD none"), "{stdout}");
+    assert_eq!(stdout.matches("recording:").count(), 2, "{stdout}");
+}

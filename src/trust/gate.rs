@@ -108,6 +108,19 @@ impl Policy {
     }
 }
 
+/// The recording controls of `workflow` for `micromodel check`, when not the defaults:
+/// e.g. `RECORD 25%, RESPECT_STORE`.
+pub(crate) fn describe(workflow: &Workflow) -> Option<String> {
+    let mut parts = Vec::new();
+    if workflow.record != RecordMode::All {
+        parts.push(format!("RECORD {}", workflow.record));
+    }
+    if workflow.respect_store {
+        parts.push("RESPECT_STORE (\"store\": false is not recorded)".to_owned());
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
 /// Counts and logs (debug) a request that is forwarded but not recorded.
 pub(crate) fn skipped(workflow: &str, endpoint: EndpointKind, skip: Skip) {
     if telemetry::enabled() {
