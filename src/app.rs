@@ -126,6 +126,7 @@ pub async fn serve(
         data_dir: args.data_dir.clone(),
         fsync: args.fsync,
         queue_records: args.queue_records as usize,
+        mode: args.data_mode,
     })
     .map_err(|source| StartError::DataDir {
         path: args.data_dir.display().to_string(),
@@ -324,6 +325,9 @@ pub fn describe(config: &Config) -> String {
             timeout = workflow.timeout.as_secs_f64(),
             access = crate::trust::access(workflow),
         ));
+        if let Some(controls) = crate::trust::gate::describe(workflow) {
+            out.push_str(&format!("      recording: {controls}\n"));
+        }
     }
     out
 }

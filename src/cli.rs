@@ -62,6 +62,11 @@ pub struct ServeArgs {
     /// Bind address of workflows that set no HOST.
     #[arg(long, env = "MICROMODEL_HOST", default_value = "127.0.0.1")]
     pub host: IpAddr,
+    /// Permission bits of the files and folders created under --data-dir, in octal: FILE or
+    /// FILE:DIR (a folder gets the file mode plus x where r is set: 0600 -> 0700). The umask
+    /// still applies; existing files and folders keep their mode.
+    #[arg(long, env = "MICROMODEL_DATA_MODE", default_value = "0640:0750")]
+    pub data_mode: crate::recorder::DataMode,
     /// Durability of records: `interval` (at most 1 s at risk), `always` or `never`.
     #[arg(long, env = "MICROMODEL_FSYNC", value_enum, default_value_t = FsyncPolicy::Interval)]
     pub fsync: FsyncPolicy,

@@ -172,6 +172,14 @@ pub enum ConfigError {
         /// The largest accepted value, in seconds.
         max: u64,
     },
+    /// `RECORD` is a string other than `all`/`none`, or a number outside 0.0–1.0.
+    #[error("workflow {workflow:?}: field RECORD is {value}, must be \"all\", \"none\" or a number from 0.0 to 1.0 (the fraction recorded)")]
+    InvalidRecord {
+        /// The workflow id.
+        workflow: String,
+        /// The value given, described (`the string "some"`, `the number 1.5`).
+        value: String,
+    },
     /// Two or more workflows share a `PORT`.
     #[error("PORT {port} is used by more than one workflow: {}", quote_all(.workflows))]
     DuplicatePort {
@@ -348,6 +356,10 @@ impl ConfigError {
                 workflow: mask(workflow),
                 value,
                 max,
+            },
+            E::InvalidRecord { workflow, value } => E::InvalidRecord {
+                workflow: mask(workflow),
+                value,
             },
             E::DuplicatePort { port, workflows } => E::DuplicatePort {
                 port,

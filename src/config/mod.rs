@@ -9,6 +9,7 @@ mod errors;
 mod fields;
 mod model;
 mod node;
+mod recording;
 pub mod redact;
 mod suggest;
 mod upstream;
@@ -20,8 +21,10 @@ mod tests;
 pub use client_keys::{ClientKey, ClientKeyProblem, ClientKeys};
 pub use errors::{ConfigError, ConfigErrors};
 pub use model::{
-    ApiKey, Config, LoadOptions, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN, MAX_TIMEOUT_SECONDS,
+    ApiKey, Config, LoadOptions, RecordMode, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN,
+    MAX_TIMEOUT_SECONDS,
 };
+pub use recording::SampleRate;
 pub use redact::{redact_userinfo, Redacted};
 
 use std::path::Path;

@@ -6,6 +6,8 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+pub use super::recording::RecordMode;
+
 /// A validated configuration: workflow id → settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -29,6 +31,10 @@ pub struct Workflow {
     pub timeout: Duration,
     /// `CLIENT_KEYS`: the callers let in (digests only); `None`: the workflow is open.
     pub client_keys: Option<super::client_keys::ClientKeys>,
+    /// `RECORD`: all (default), none, or a sampled fraction of the answers.
+    pub record: RecordMode,
+    /// `RESPECT_STORE`: an explicit `"store": false` in a request skips its record.
+    pub respect_store: bool,
 }
 
 /// An upstream key. Its `Debug` and `Display` never show the secret.
@@ -82,13 +88,15 @@ impl Default for LoadOptions {
 }
 
 /// Every field a workflow may have, required ones first.
-pub const FIELDS: [&str; 6] = [
+pub const FIELDS: [&str; 8] = [
     "OPENAI_API_HOST",
     "PORT",
     "API_KEY",
     "HOST",
     "TIMEOUT_SECONDS",
     "CLIENT_KEYS",
+    "RECORD",
+    "RESPECT_STORE",
 ];
 
 /// Longest accepted workflow id, in characters.

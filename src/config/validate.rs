@@ -6,6 +6,7 @@ use super::errors::{ConfigError, ConfigErrors};
 use super::fields;
 use super::model::{Config, LoadOptions, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN};
 use super::node::{repeated_keys, Node};
+use super::recording;
 use super::suggest::closest_field;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -178,6 +179,11 @@ fn workflow(
         fields::timeout(id, optional("TIMEOUT_SECONDS"), DEFAULT_TIMEOUT),
     );
     let client_keys = client_keys::parse(id, optional("CLIENT_KEYS"), env, errors).ok();
+    let record = keep(errors, recording::record(id, optional("RECORD")));
+    let respect_store = keep(
+        errors,
+        recording::respect_store(id, optional("RESPECT_STORE")),
+    );
     let workflow = match (api_host, api_key, host, port, timeout, client_keys) {
         (
             Some(api_host),
@@ -186,14 +192,19 @@ fn workflow(
             Some(port),
             Some(timeout),
             Some(client_keys),
-        ) => Some(Workflow {
-            id: id.to_owned(),
-            api_host,
-            api_key,
-            addr: SocketAddr::new(host, port),
-            timeout,
-            client_keys,
-        }),
+        ) => match (record, respect_store) {
+            (Some(record), Some(respect_store)) => Some(Workflow {
+                id: id.to_owned(),
+                api_host,
+                api_key,
+                addr: SocketAddr::new(host, port),
+                timeout,
+                client_keys,
+                record,
+                respect_store,
+            }),
+            _ => None,
+        },
         _ => None,
     };
     Checked { workflow, port }

@@ -28,6 +28,7 @@ use crate::record::request::{RequestError, RequestView};
 use crate::record::stream::CaptureLimits;
 use crate::record::{EndpointKind, KeyHeader};
 use crate::telemetry::upstream_error;
+use crate::trust::gate;
 use crate::trust::Client;
 use crate::upstream::{full_body, upstream_uri, UpstreamBody};
 
@@ -57,7 +58,16 @@ pub async fn recorded(
             id.clone()
         }
     };
-    let ctx = RecordContext::new(kind, workflow_id, &view, &bytes).with_client(client);
+    // Decided before anything is sent: a skipped request gets no record context, no capture.
+    let skip = gate::Policy::of(&workflow, &shared.config(), &workflow_id)
+        .skip(&parts.headers, &view, &bytes)
+        .map_err(bad_record_header)?;
+    if let Some(skip) = skip {
+        gate::skipped(&workflow_id, kind, skip);
+    }
+    let ctx = skip
+        .is_none()
+        .then(|| RecordContext::new(kind, workflow_id, &view, &bytes).with_client(client));
     let upstream_body = if view.workflow_id.is_some() {
         Bytes::from(view.body_without_workflow_id())
     } else {
@@ -72,7 +82,7 @@ pub async fn recorded(
         HeaderValue::from_static("identity"),
     );
     apply_key(&mut headers, &workflow, kind.key_header());
-    let waiting = ClientGone::arm(&ctx.workflow_id);
+    let waiting = ClientGone::arm(ctx.as_ref().map(|ctx| ctx.workflow_id.as_str()));
     let upstream = send(
         &route,
         &workflow,
@@ -88,6 +98,9 @@ pub async fn recorded(
 
     let status = upstream.status();
     let sse = is_sse(upstream.headers());
+    let Some(ctx) = ctx else {
+        return Ok(respond(upstream, &workflow, None, sse));
+    };
     let capture = match (status.is_success(), sse, ctx.stream) {
         (true, true, _) => Some(Capture::Stream(Box::new(AnswerStream::new(
             kind,
@@ -188,6 +201,14 @@ fn unknown_workflow_id(id: &str, config: &Config, authenticated: bool) -> ProxyE
         message,
         param: Some("workflow_id"),
         code: "unknown_workflow_id",
+    }
+}
+
+fn bad_record_header(error: gate::BadRecordHeader) -> ProxyError {
+    ProxyError::BadRequest {
+        message: error.to_string(),
+        param: None,
+        code: "invalid_record_header",
     }
 }
 

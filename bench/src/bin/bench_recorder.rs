@@ -56,6 +56,7 @@ fn main() {
             data_dir: data_dir.clone(),
             fsync,
             queue_records,
+            mode: Default::default(),
         })
         .expect("recorder start");
         let high_water = queue_records - queue_records / 4;
