@@ -28,6 +28,7 @@
 //! - [`telemetry`]: metric names and the Prometheus recorder.
 //! - [`sdnotify`]: systemd `READY=1` / `RELOADING=1` / `STOPPING=1`.
 //! - [`demo`]: `micromodel demo`, with its built-in OpenAI-compatible upstream.
+//! - [`trust`]: what keeps a shared deployment safe: `REDACT` ([`trust::redact`]).
 //! - [`layout`]: the one owner of the on-disk naming,
 //!   `<data_dir>/<workflow>/<DD-MM-YYYY>/data.jsonl` (day folder format, file name, path
 //!   building); the recorder, the data tools and the demo build paths through it.
@@ -48,6 +49,7 @@ pub(crate) mod server;
 pub mod signals;
 pub(crate) mod supervisor;
 pub(crate) mod telemetry;
+pub mod trust;
 pub(crate) mod upstream;
 
 #[doc(hidden)]
