@@ -9,6 +9,7 @@ mod fields;
 mod model;
 mod node;
 pub mod redact;
+mod redact_field;
 mod suggest;
 mod upstream;
 mod validate;

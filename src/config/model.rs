@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::trust::redact::Redactor;
 
 /// A validated configuration: workflow id → settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +30,9 @@ pub struct Workflow {
     pub addr: SocketAddr,
     /// `TIMEOUT_SECONDS`: time to response headers, and longest silence between chunks.
     pub timeout: Duration,
+    /// `REDACT`: what is masked in this workflow's records, compiled once per load; `None`
+    /// when nothing is.
+    pub redact: Option<Arc<Redactor>>,
 }
 
 /// An upstream key. Its `Debug` and `Display` never show the secret.
@@ -76,12 +82,13 @@ impl Default for LoadOptions {
 }
 
 /// Every field a workflow may have, required ones first.
-pub const FIELDS: [&str; 5] = [
+pub const FIELDS: [&str; 6] = [
     "OPENAI_API_HOST",
     "PORT",
     "API_KEY",
     "HOST",
     "TIMEOUT_SECONDS",
+    "REDACT",
 ];
 
 /// Longest accepted workflow id, in characters.

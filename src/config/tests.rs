@@ -2,6 +2,7 @@
 
 mod fields;
 mod normalise;
+mod redact_rules;
 mod safety;
 
 use super::*;

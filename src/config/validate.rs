@@ -173,14 +173,18 @@ fn workflow(
         errors,
         fields::timeout(id, optional("TIMEOUT_SECONDS"), DEFAULT_TIMEOUT),
     );
-    let workflow = match (api_host, api_key, host, port, timeout) {
-        (Some(api_host), Some(api_key), Some(host), Some(port), Some(timeout)) => Some(Workflow {
-            id: id.to_owned(),
-            api_host,
-            api_key,
-            addr: SocketAddr::new(host, port),
-            timeout,
-        }),
+    let redact = super::redact_field::redact(id, optional("REDACT"), errors);
+    let workflow = match (api_host, api_key, host, port, timeout, redact) {
+        (Some(api_host), Some(api_key), Some(host), Some(port), Some(timeout), Some(redact)) => {
+            Some(Workflow {
+                id: id.to_owned(),
+                api_host,
+                api_key,
+                addr: SocketAddr::new(host, port),
+                timeout,
+                redact,
+            })
+        }
         _ => None,
     };
     Checked { workflow, port }

@@ -63,7 +63,12 @@ pub async fn recorded(
             id.clone()
         }
     };
-    let ctx = RecordContext::new(kind, workflow_id, &view, &bytes);
+    let mut ctx = RecordContext::new(kind, workflow_id, &view, &bytes);
+    ctx.set_redaction(super::redaction::for_record(
+        &workflow,
+        shared,
+        &ctx.workflow_id,
+    ));
     let upstream_body = if view.workflow_id.is_some() {
         Bytes::from(view.body_without_workflow_id())
     } else {

@@ -135,10 +135,13 @@ impl Redactor {
         }
         let set = RegexSet::new(&patterns).map_err(|e| {
             let reason = one_line(&e);
-            vec![(0, RuleError::InvalidPattern {
-                pattern: patterns.join(" | "),
-                reason,
-            })]
+            vec![(
+                0,
+                RuleError::InvalidPattern {
+                    pattern: patterns.join(" | "),
+                    reason,
+                },
+            )]
         })?;
         Ok(Redactor {
             rules,
@@ -245,7 +248,11 @@ fn compile_custom(pattern: &str) -> Result<Regex, RuleError> {
 /// its last line (`error: unclosed group`).
 fn one_line(error: &regex::Error) -> String {
     let text = error.to_string();
-    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
     last.trim().trim_start_matches("error: ").to_owned()
 }
 
@@ -263,6 +270,21 @@ impl fmt::Debug for Redactor {
             .field("rules", &self.rules)
             .finish_non_exhaustive()
     }
+}
+
+/// `text` through each of `redactors` in turn (a record filed under another workflow than
+/// the port's is redacted by both), counted into `counts`. `text` must be valid JSON.
+pub fn redact_json_all<'a>(
+    redactors: &[std::sync::Arc<Redactor>],
+    text: Cow<'a, str>,
+    counts: &mut Counts,
+) -> Cow<'a, str> {
+    redactors.iter().fold(text, |text, redactor| {
+        match redactor.redact_json(&text, counts) {
+            Some(redacted) => Cow::Owned(redacted),
+            None => text,
+        }
+    })
 }
 
 #[cfg(test)]

@@ -52,7 +52,10 @@ pub const PATTERNS: [(&str, &str); 17] = [
         "slack-user-token",
         r"xox[pe](?:-[0-9]{10,13}){3}-[A-Za-z0-9\-]{28,34}",
     ),
-    ("slack-legacy-bot-token", r"xoxb-[0-9]{8,14}-[A-Za-z0-9]{18,26}"),
+    (
+        "slack-legacy-bot-token",
+        r"xoxb-[0-9]{8,14}-[A-Za-z0-9]{18,26}",
+    ),
     (
         "slack-app-token",
         r"(?i-u:xapp-[0-9]-[A-Z0-9]+-[0-9]+-[A-Z0-9]+)",

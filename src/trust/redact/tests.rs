@@ -74,7 +74,9 @@ fn bad_custom_rules_are_reported_by_index() {
     let errors = Redactor::new(rules).unwrap_err();
     assert_eq!(errors.len(), 2);
     assert_eq!(errors[0].0, 1);
-    assert!(matches!(&errors[0].1, RuleError::InvalidPattern { reason, .. } if !reason.contains('\n')));
+    assert!(
+        matches!(&errors[0].1, RuleError::InvalidPattern { reason, .. } if !reason.contains('\n'))
+    );
     assert_eq!(errors[1].0, 2);
     assert!(matches!(errors[1].1, RuleError::MatchesEmpty { .. }));
 }
@@ -84,7 +86,10 @@ fn json_values_are_redacted_through_escapes_and_counted() {
     let mut counts = Counts::default();
     let text = r#"[{"role":"user","content":"write to a\u0040b.example\nor c@d.example"}]"#;
     let out = all().redact_json(text, &mut counts).unwrap();
-    assert_eq!(out, r#"[{"role":"user","content":"write to [EMAIL]\nor [EMAIL]"}]"#);
+    assert_eq!(
+        out,
+        r#"[{"role":"user","content":"write to [EMAIL]\nor [EMAIL]"}]"#
+    );
     assert_eq!(counts.get("email"), 2);
     let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(parsed.is_array());
