@@ -100,11 +100,17 @@ impl Detector {
     pub fn accepts(self, text: &str, start: usize, end: usize) -> bool {
         let found = &text[start..end];
         match self {
-            Detector::Email => email_ok(found),
-            Detector::Phone => phone_ok(found) && number_context_ok(text, start, end),
-            Detector::CreditCard => card_ok(found) && number_context_ok(text, start, end),
+            Detector::Email => email_ok(found) && !scp_remote(&text[end..]),
+            // A space too: `4532 0151 1283 0367` is one number, not a phone inside one.
+            Detector::Phone => {
+                phone_ok(found) && number_context_ok(text, start, end, PHONE_JOINERS)
+            }
+            Detector::CreditCard => {
+                card_ok(found) && number_context_ok(text, start, end, NUMBER_JOINERS)
+            }
             Detector::Secrets => true,
-            Detector::Ipv4 => number_context_ok(text, start, end),
+            // `10.0.0.1/24`, `http://10.0.0.1/2024/`, `1.2.3.4:80` are addresses.
+            Detector::Ipv4 => number_context_ok(text, start, end, &['.']),
             Detector::Ipv6 => ipv6_ok(text, start, end),
         }
     }
@@ -113,11 +119,12 @@ impl Detector {
 /// `local@domain.tld`; the TLD letters only.
 const EMAIL: &str = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?-u:\b)";
 
-/// Phone formats: `+` and a country code; North American with separators; national
+/// Phone formats: `+` and a country code; North American with separators (area code
+/// 2–9, exchange any: `555-123-4567` is how examples write it); national
 /// numbers with a trunk `0` and separators (UK, DE, FR, IT, ...).
 const PHONE: [&str; 4] = [
     r"\+[1-9][0-9]{0,2}(?:[ .\-]?\(?[0-9]{1,5}\)?){1,6}",
-    r"(?:(?-u:\b)1[ .\-])?(?:\([2-9][0-9]{2}\) ?|(?-u:\b)[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}(?-u:\b)",
+    r"(?:(?-u:\b)1[ .\-])?(?:\([2-9][0-9]{2}\) ?|(?-u:\b)[2-9][0-9]{2}[ .\-])[0-9]{3}[ .\-][0-9]{4}(?-u:\b)",
     r"(?-u:\b)0[1-9](?:[ .\-][0-9]{2}){4}(?-u:\b)",
     r"(?:\(0[1-9][0-9]{0,4}\) ?|(?-u:\b)0[1-9][0-9]{0,4}[ \-])[0-9]{2,8}(?:[ \-][0-9]{2,4}){0,2}(?-u:\b)",
 ];
@@ -167,13 +174,24 @@ fn phone_ok(found: &str) -> bool {
     range.contains(&n) && balanced && !doubled
 }
 
-/// A number is not part of a longer one: no letter, digit or `_` touches it, and no `.`,
-/// `-`, `/` or `:` joins it to more digits (`1.2.3.4.5`, `555-123-4567-89`, dates).
-fn number_context_ok(text: &str, start: usize, end: usize) -> bool {
+/// What joins a phone or card number to more digits (`555-123-4567-89`, dates, times).
+const NUMBER_JOINERS: &[char] = &['.', '-', '/', ':', ','];
+/// [`NUMBER_JOINERS`] and a space.
+const PHONE_JOINERS: &[char] = &['.', '-', '/', ':', ',', ' '];
+
+/// `user@host:path` (an scp / git remote such as `git@github.com:org/repo`), not an address.
+fn scp_remote(after: &str) -> bool {
+    let mut chars = after.chars();
+    chars.next() == Some(':') && chars.next().is_some_and(|c| !c.is_whitespace())
+}
+
+/// A number is not part of a longer one: no letter, digit or `_` touches it, and none of
+/// `joiners` joins it to more digits (`1.2.3.4.5`, `555-123-4567-89`, dates).
+fn number_context_ok(text: &str, start: usize, end: usize, joiners: &[char]) -> bool {
     let before = text[..start].chars().rev().take(2).collect::<Vec<_>>();
     let after = text[end..].chars().take(2).collect::<Vec<_>>();
     let word = |c: &char| c.is_alphanumeric() || *c == '_';
-    let joiner = |c: &char| matches!(c, '.' | '-' | '/' | ':' | ',');
+    let joiner = |c: &char| joiners.contains(c);
     let digit = |c: Option<&char>| c.is_some_and(char::is_ascii_digit);
     let bad_before = match before.as_slice() {
         [c, ..] if word(c) => true,
