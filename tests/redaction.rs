@@ -198,3 +198,55 @@ async fn a_record_filed_under_another_workflow_gets_both_rules_and_reload_replac
     );
     assert_eq!(second["redacted"], json!({"domain": 1, "email": 1}));
 }
+
+/// `micromodel validate --redact-check` over `dir`: (exit code, stdout, stderr).
+fn redact_check(dir: &std::path::Path) -> (Option<i32>, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_micromodel"))
+        .args(["validate", "--redact-check", "--data-dir"])
+        .arg(dir)
+        .output()
+        .expect("run validate");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_redact_check_reports_unmasked_lines_and_passes_masked_ones() {
+    let upstream = FakeUpstream::start(openai_like);
+    let (plain, masked) = (free_port(), free_port());
+    let config = json!({
+        "plain": {"OPENAI_API_HOST": upstream.url, "PORT": plain},
+        "masked": {"OPENAI_API_HOST": upstream.url, "PORT": masked, "REDACT": ["all"]}
+    });
+    let proxy = Proxy::start(&config, &[]);
+    let body = json!({"model": "m", "messages": [
+        {"role": "user", "content": "I am ada@example.com on +44 20 7946 0958"}]});
+    for port in [plain, masked] {
+        let response = client()
+            .post(format!("{}/v1/chat/completions", Proxy::url(port)))
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 200);
+    }
+    proxy.wait_records("plain", 1);
+    proxy.wait_records("masked", 1);
+
+    let (code, stdout, stderr) = redact_check(&proxy.data_dir);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains("/plain/") && stdout.ends_with(":1: redact-check: email (1), phone (1)\n"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("1 lines with finds"), "{stderr}");
+
+    std::fs::remove_dir_all(proxy.data_dir.join("plain")).expect("remove plain");
+    let (code, stdout, stderr) = redact_check(&proxy.data_dir);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+}
