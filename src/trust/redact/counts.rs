@@ -13,15 +13,15 @@ pub struct Counts(BTreeMap<Cow<'static, str>, u32>);
 
 impl Counts {
     /// Adds `n` finds of `name`.
-    pub fn add(&mut self, name: &Cow<'static, str>, n: u32) {
-        let count = self.0.entry(name.clone()).or_insert(0);
+    pub fn add(&mut self, name: Cow<'static, str>, n: u32) {
+        let count = self.0.entry(name).or_insert(0);
         *count = count.saturating_add(n);
     }
 
     /// Adds every count of `other`.
     pub fn merge(&mut self, other: &Counts) {
         for (name, n) in &other.0 {
-            self.add(name, *n);
+            self.add(name.clone(), *n);
         }
     }
 

@@ -175,7 +175,7 @@ impl Redactor {
             }
             let (replaced, n) = matcher.apply(&current);
             if n > 0 {
-                counts.add(&matcher.name, n);
+                counts.add(matcher.name.clone(), n);
                 current = Cow::Owned(replaced);
                 changed = true;
             }

@@ -98,8 +98,8 @@ fn json_values_are_redacted_through_escapes_and_counted() {
 #[test]
 fn counts_serialise_in_name_order() {
     let mut counts = Counts::default();
-    counts.add(&Cow::Borrowed("phone"), 1);
-    counts.add(&Cow::Borrowed("email"), 2);
+    counts.add(Cow::Borrowed("phone"), 1);
+    counts.add(Cow::Borrowed("email"), 2);
     assert_eq!(
         serde_json::to_string(&counts).unwrap(),
         r#"{"email":2,"phone":1}"#
