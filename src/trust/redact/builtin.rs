@@ -96,6 +96,24 @@ impl Detector {
         }
     }
 
+    /// A cheap pattern that matches wherever [`pattern`](Self::pattern) can (a necessary
+    /// condition), found with the regex crate's literal search; the full pattern runs
+    /// only on a string it hits.
+    pub fn prefilter(self) -> &'static str {
+        match self {
+            Detector::Email => r"[A-Za-z0-9._%+\-]@[A-Za-z0-9]",
+            Detector::Phone => r"[0-9]",
+            Detector::CreditCard => r"[0-9][ \-]?[0-9]",
+            Detector::Secrets => concat!(
+                r"-----BEGIN|A3T|AKIA|ASIA|ABIA|ACCA|sk-ant-|T3BlbkFJ|ghp_|gho_|ghu_|ghs_|",
+                r"ghr_|github_pat_|xox|xapp-|hooks\.slack\.com/|sk_test_|sk_live_|sk_prod_|",
+                r"rk_test_|rk_live_|rk_prod_|AIza|eyJ|eyA"
+            ),
+            Detector::Ipv4 => r"[0-9]\.[0-9]",
+            Detector::Ipv6 => r":",
+        }
+    }
+
     /// Whether the candidate `text[start..end]` is a real find.
     pub fn accepts(self, text: &str, start: usize, end: usize) -> bool {
         let found = &text[start..end];

@@ -8,7 +8,9 @@
 //! `[0-9A-Za-z_]` (ASCII); the OpenAI project-key rule also accepts key bodies of any length
 //! of 20 or more around the `T3BlbkFJ` marker, and the private-key rule also accepts a
 //! block cut off before its `-----END` line when 40 or more characters of key follow, since
-//! a pasted key may be truncated.
+//! a pasted key may be truncated; the Slack app-token rule is case-sensitive for its
+//! `xapp-` prefix and the JWT rule wants `eyJ` / `eyA` (a JSON header, `{"` or `{ "`, in
+//! base64) rather than any `ey`, so that each has a literal prefilter.
 
 /// `(gitleaks rule id, pattern)`, in the order they are tried.
 pub const PATTERNS: [(&str, &str); 17] = [
@@ -58,7 +60,7 @@ pub const PATTERNS: [(&str, &str); 17] = [
     ),
     (
         "slack-app-token",
-        r"(?i-u:xapp-[0-9]-[A-Z0-9]+-[0-9]+-[A-Z0-9]+)",
+        r"xapp-[0-9]-[A-Za-z0-9]+-[0-9]+-[A-Za-z0-9]+",
     ),
     (
         "slack-webhook-url",
@@ -71,7 +73,7 @@ pub const PATTERNS: [(&str, &str); 17] = [
     ("gcp-api-key", r"(?-u:\b)AIza[0-9A-Za-z_\-]{35}"),
     (
         "jwt",
-        r"(?-u:\b)ey[A-Za-z0-9]{17,}\.ey[A-Za-z0-9/_\-]{17,}\.(?:[A-Za-z0-9/_\-]{10,}={0,2})?",
+        r"(?-u:\b)ey[JA][A-Za-z0-9]{16,}\.ey[A-Za-z0-9/_\-]{17,}\.(?:[A-Za-z0-9/_\-]{10,}={0,2})?",
     ),
     (
         "slack-legacy-workspace-token",

@@ -113,3 +113,33 @@ fn equal_rules_make_equal_redactors() {
     assert_eq!(a, b);
     assert_ne!(a, all());
 }
+
+#[test]
+fn each_prefilter_matches_wherever_its_pattern_does() {
+    let samples = [
+        "bob@example.com",
+        "+44 20 7946 0958",
+        "(030)12345678",
+        "555-123-4567",
+        "4111111111111111",
+        "4111 1111 1111 1111",
+        "AKIAIOSFODNN7EXAMPLE",
+        "-----BEGIN PRIVATE KEY-----",
+        "10.0.0.1",
+        "::1",
+        "fe80::1",
+    ];
+    for detector in ALL {
+        let full = regex::Regex::new(&detector.pattern()).unwrap();
+        let pre = regex::Regex::new(detector.prefilter()).unwrap();
+        for sample in samples {
+            for found in full.find_iter(sample) {
+                assert!(
+                    pre.is_match(found.as_str()),
+                    "{detector:?}: prefilter misses {:?}",
+                    found.as_str()
+                );
+            }
+        }
+    }
+}
