@@ -9,7 +9,8 @@
 # (default 28471 / 28472), BENCH_RELAY_PORT / BENCH_BARE_PORT /
 # BENCH_AFFINE_PORT (the references: a plain TCP relay, a bare hyper proxy, and the bare proxy
 # with connection affinity, default 28473 / 28474 / 28475), BENCH_PERF=1 (also record a perf profile of MicroModel under the
-# closed-loop load), BENCH_KEEP_DATA=1 (keep the recorded data folders).
+# closed-loop load), BENCH_KEEP_DATA=1 (keep the recorded data folders), BENCH_REDACT (a REDACT
+# value for the workflow, e.g. '["all"]').
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -125,8 +126,10 @@ wait_port "$AFFINE_PORT" "$AFFINE_PID"
 # The config gets a folder of its own: MicroModel watches the config's folder, and the
 # results (perf.data above all) written next to it would wake the watcher during the runs.
 mkdir -p "$OUT/etc"
+# BENCH_REDACT: a REDACT value for the workflow (e.g. '["all"]'), to measure redaction's cost.
+REDACT_FIELD=${BENCH_REDACT:+, \"REDACT\": $BENCH_REDACT}
 cat >"$OUT/etc/config.json" <<EOF
-{ "bench": { "OPENAI_API_HOST": "http://127.0.0.1:$UP_PORT", "API_KEY": "", "PORT": $PROXY_PORT } }
+{ "bench": { "OPENAI_API_HOST": "http://127.0.0.1:$UP_PORT", "API_KEY": "", "PORT": $PROXY_PORT$REDACT_FIELD } }
 EOF
 
 start_proxy() { # data folder

@@ -27,7 +27,7 @@
 //! - [`admin`]: the optional admin listener: `/metrics`, `/healthz`, `/readyz`.
 //! - [`telemetry`]: metric names and the Prometheus recorder.
 //! - [`trust`]: client keys (`CLIENT_KEYS`): who may use a workflow's port; `hash-key`; the
-//!   recording gate (opt-out, `RECORD` sampling, `RESPECT_STORE`).
+//!   recording gate (opt-out, `RECORD` sampling, `RESPECT_STORE`); `REDACT` of the stored copy.
 //! - [`sdnotify`]: systemd `READY=1` / `RELOADING=1` / `STOPPING=1`.
 //! - [`demo`]: `micromodel demo`, with its built-in OpenAI-compatible upstream.
 //! - [`layout`]: the one owner of the on-disk naming,

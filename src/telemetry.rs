@@ -52,6 +52,9 @@ pub const CONNECTION_LIMIT_REACHED: &str = "micromodel_connection_limit_reached_
 pub const REQUESTS_REJECTED: &str = "micromodel_requests_rejected_total";
 /// `micromodel_buffered_request_bytes`: request body bytes held in memory now
 pub const BUFFERED_BYTES: &str = "micromodel_buffered_request_bytes";
+/// `micromodel_redactions_total{workflow,detector}`: finds replaced in records by `REDACT`
+/// (detector: a built-in's name or a custom rule's `name`)
+pub const REDACTIONS: &str = "micromodel_redactions_total";
 
 /// Counts an upstream failure in [`UPSTREAM_ERRORS`]: `connect`, `timeout` or `invalid`.
 pub fn upstream_error(workflow: &str, kind: &'static str) {
@@ -114,6 +117,10 @@ fn describe() {
     );
     describe_gauge!(CONFIG_GENERATION, "Generation of the config in force.");
     describe_gauge!(WORKFLOWS, "Workflows in the config in force.");
+    describe_counter!(
+        REDACTIONS,
+        "Finds replaced in records by REDACT, by workflow and detector."
+    );
     describe_limits();
 }
 

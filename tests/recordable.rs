@@ -190,6 +190,7 @@ fn validate_lines(lines: &[String]) -> Vec<String> {
     let report = validate(&ValidateArgs {
         data_dirs: vec![dir.path().to_path_buf()],
         repair: false,
+        redact_check: false,
     })
     .expect("validate runs");
     assert_eq!(report.lines, lines.len() as u64);

@@ -214,6 +214,16 @@ pub enum ConfigError {
         /// The closest known field, if any is close.
         suggestion: Option<&'static str>,
     },
+    /// `REDACT` (or one of its entries) is unusable: wrong type, unknown detector, bad rule.
+    #[error("workflow {workflow:?}: field REDACT{at}: {problem}")]
+    InvalidRedact {
+        /// The workflow id.
+        workflow: String,
+        /// `[i]`: the entry at fault (empty when the field itself is).
+        at: String,
+        /// What is wrong (quoting the entry's own strings, masked).
+        problem: String,
+    },
 }
 
 fn quote_all(ids: &[String]) -> String {
@@ -381,6 +391,15 @@ impl ConfigError {
                 workflow: mask(workflow),
                 field: mask(field),
                 suggestion,
+            },
+            E::InvalidRedact {
+                workflow,
+                at,
+                problem,
+            } => E::InvalidRedact {
+                workflow: mask(workflow),
+                at,
+                problem: mask(problem),
             },
         }
     }

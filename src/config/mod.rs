@@ -11,6 +11,7 @@ mod model;
 mod node;
 mod recording;
 pub mod redact;
+mod redact_field;
 mod suggest;
 mod upstream;
 mod validate;

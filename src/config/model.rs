@@ -4,9 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use super::recording::RecordMode;
+use crate::trust::redact::Redactor;
 
 /// A validated configuration: workflow id → settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +37,9 @@ pub struct Workflow {
     pub record: RecordMode,
     /// `RESPECT_STORE`: an explicit `"store": false` in a request skips its record.
     pub respect_store: bool,
+    /// `REDACT`: what is masked in this workflow's records, compiled once per load; `None`
+    /// when nothing is.
+    pub redact: Option<Arc<Redactor>>,
 }
 
 /// An upstream key. Its `Debug` and `Display` never show the secret.
@@ -88,7 +93,7 @@ impl Default for LoadOptions {
 }
 
 /// Every field a workflow may have, required ones first.
-pub const FIELDS: [&str; 8] = [
+pub const FIELDS: [&str; 9] = [
     "OPENAI_API_HOST",
     "PORT",
     "API_KEY",
@@ -97,6 +102,7 @@ pub const FIELDS: [&str; 8] = [
     "CLIENT_KEYS",
     "RECORD",
     "RESPECT_STORE",
+    "REDACT",
 ];
 
 /// Longest accepted workflow id, in characters.

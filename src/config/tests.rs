@@ -3,6 +3,7 @@
 mod client_keys;
 mod fields;
 mod normalise;
+mod redact_rules;
 mod safety;
 
 use super::*;

@@ -184,6 +184,7 @@ fn workflow(
         errors,
         recording::respect_store(id, optional("RESPECT_STORE")),
     );
+    let redact = super::redact_field::redact(id, optional("REDACT"), errors);
     let workflow = match (api_host, api_key, host, port, timeout, client_keys) {
         (
             Some(api_host),
@@ -192,8 +193,8 @@ fn workflow(
             Some(port),
             Some(timeout),
             Some(client_keys),
-        ) => match (record, respect_store) {
-            (Some(record), Some(respect_store)) => Some(Workflow {
+        ) => match (record, respect_store, redact) {
+            (Some(record), Some(respect_store), Some(redact)) => Some(Workflow {
                 id: id.to_owned(),
                 api_host,
                 api_key,
@@ -202,6 +203,7 @@ fn workflow(
                 client_keys,
                 record,
                 respect_store,
+                redact,
             }),
             _ => None,
         },

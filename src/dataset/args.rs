@@ -159,4 +159,8 @@ pub struct ValidateArgs {
     /// Cut a torn last line (no newline) as the recorder does on start. Stop the proxy first.
     #[arg(long)]
     pub repair: bool,
+    /// Also report every line in which a built-in REDACT detector still finds something
+    /// (`file:line: redact-check: email (2)`); a find makes the exit status 1.
+    #[arg(long)]
+    pub redact_check: bool,
 }

@@ -18,6 +18,8 @@
 //! - [`reasoning`]: `--reasoning keep|drop` and the normalisation to `reasoning_content`.
 //! - [`merge`]: one day's files of every workflow and replica merged by timestamp.
 //! - [`output`]: the output file(s): written beside the target and renamed when complete.
+//! - `redact_check`: `validate --redact-check`, the built-in `REDACT` detectors' finds in
+//!   recorded lines.
 //! - [`export`], [`stats`], [`validate`]: the subcommands.
 
 pub mod args;
@@ -33,6 +35,7 @@ mod progress;
 pub mod reader;
 pub mod reasoning;
 pub mod record;
+mod redact_check;
 pub mod scan;
 pub mod stats;
 pub mod validate;

@@ -6,6 +6,10 @@
 //! `--repair` first cuts a torn last line (no newline) with the recorder's own
 //! [`repair_torn_tail`]; the cut is reported and no longer counts as a problem. Run it with
 //! the proxy stopped: a line being appended can look torn for an instant.
+//!
+//! `--redact-check` also reports, as `file:line: redact-check: email (2)`, every line in
+//! which a built-in `REDACT` detector still finds something (see `super::redact_check`);
+//! such a line makes the exit status 1 too.
 
 use std::io::Write;
 
@@ -15,8 +19,10 @@ use super::args::ValidateArgs;
 use super::error::DatasetError;
 use super::reader::{Line, LineReader};
 use super::record::Record;
+use super::redact_check;
 use super::scan::{scan, DataFile, Selection};
 use crate::layout;
+use crate::trust::redact::Redactor;
 
 /// What a validation found.
 #[derive(Debug, Default)]
@@ -31,13 +37,21 @@ pub struct Report {
     pub repaired: Vec<String>,
     /// Entries ignored because they are not `<workflow>/<DD-MM-YYYY>/` folders.
     pub ignored: Vec<String>,
+    /// `--redact-check`: lines in which a built-in detector fires, each
+    /// `file:line: redact-check: email (2), ...`.
+    pub unredacted: Vec<String>,
 }
 
 /// Runs `validate`; exit 1 when a problem was found.
 pub fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
     let report = validate(args)?;
     let mut stdout = std::io::stdout().lock();
-    for line in report.repaired.iter().chain(&report.problems) {
+    for line in report
+        .repaired
+        .iter()
+        .chain(&report.problems)
+        .chain(&report.unredacted)
+    {
         writeln!(stdout, "{line}")?;
     }
     stdout.flush()?;
@@ -54,7 +68,14 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
             n => format!(", {n} torn last lines cut"),
         }
     );
-    Ok(if report.problems.is_empty() { 0 } else { 1 })
+    if args.redact_check {
+        eprintln!(
+            "micromodel validate --redact-check: {} lines with finds of a built-in detector",
+            report.unredacted.len()
+        );
+    }
+    let clean = report.problems.is_empty() && report.unredacted.is_empty();
+    Ok(if clean { 0 } else { 1 })
 }
 
 /// Checks (and with `--repair`, repairs) every data file of the data folders.
@@ -69,6 +90,7 @@ pub fn validate(args: &ValidateArgs) -> Result<Report, DatasetError> {
             .collect(),
         ..Report::default()
     };
+    let redactor = args.redact_check.then(Redactor::builtins);
     for file in &scan.files {
         let cut = if args.repair {
             repair_torn_tail(&file.path).map_err(|source| DatasetError::Read {
@@ -79,6 +101,9 @@ pub fn validate(args: &ValidateArgs) -> Result<Report, DatasetError> {
             None
         };
         let lines = check_file(file, &mut report.problems)?;
+        if let Some(redactor) = &redactor {
+            check_redaction(file, redactor, &mut report.unredacted)?;
+        }
         report.lines += lines;
         if let Some(bytes) = cut {
             report.repaired.push(format!(
@@ -89,6 +114,27 @@ pub fn validate(args: &ValidateArgs) -> Result<Report, DatasetError> {
         }
     }
     Ok(report)
+}
+
+/// `--redact-check` of one file's complete lines.
+fn check_redaction(
+    file: &DataFile,
+    redactor: &Redactor,
+    found: &mut Vec<String>,
+) -> Result<(), DatasetError> {
+    let mut reader = LineReader::open(&file.path)?;
+    let path = file.path.display();
+    while let Some((n, line)) = reader.next_line()? {
+        let Line::Complete(bytes) = line else {
+            continue;
+        };
+        let counts = redact_check::finds(redactor, bytes);
+        if !counts.is_empty() {
+            let what = redact_check::describe(&counts);
+            found.push(format!("{path}:{n}: redact-check: {what}"));
+        }
+    }
+    Ok(())
 }
 
 /// Checks one file's lines; returns how many there are.

@@ -65,9 +65,15 @@ pub async fn recorded(
     if let Some(skip) = skip {
         gate::skipped(&workflow_id, kind, skip);
     }
-    let ctx = skip
-        .is_none()
-        .then(|| RecordContext::new(kind, workflow_id, &view, &bytes).with_client(client));
+    let ctx = skip.is_none().then(|| {
+        let mut ctx = RecordContext::new(kind, workflow_id, &view, &bytes).with_client(client);
+        ctx.set_redaction(super::redaction::for_record(
+            &workflow,
+            shared,
+            &ctx.workflow_id,
+        ));
+        ctx
+    });
     let upstream_body = if view.workflow_id.is_some() {
         Bytes::from(view.body_without_workflow_id())
     } else {

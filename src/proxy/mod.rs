@@ -9,6 +9,7 @@
 //! - [`path`]: refusing `..` segments, literal or percent-encoded.
 //! - `not_recorded`: counting and logging what is kept out of the data (capture limits,
 //!   record checks, answers that did not complete).
+//! - `redaction`: which `REDACT` rules a record gets (the port's and the target workflow's).
 //! - [`error`]: proxy-made errors in the OpenAI shape.
 //! - `guard`: the `CLIENT_KEYS` layer over every path but `/health` and `/`.
 //! - [`failure_log`]: upstream failures logged once, rate-limited per workflow and kind.
@@ -23,6 +24,7 @@ pub mod headers;
 mod not_recorded;
 pub mod path;
 pub mod recording;
+mod redaction;
 pub mod state;
 
 use std::sync::Arc;

@@ -1,15 +1,19 @@
 //! Building record lines (§4) from what was kept of the request and the normalised answer.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::answer::{Answer, AssistantMessage, Choice};
+use super::answer::{Answer, Choice};
 use super::dialect::Dialect;
 use super::endpoint::EndpointKind;
 use super::recordable::{self, Unrecordable};
 use super::request::{minify_json, RequestView};
+use crate::trust::redact::{redact_json_all, Counts, Redactor};
 
 /// What a record needs from the request, kept as slices of the original body (no copy).
 #[derive(Debug, Clone)]
@@ -46,6 +50,9 @@ pub struct RecordContext {
     refused: Option<Unrecordable>,
     /// The `CLIENT_KEYS` name the request was made as (`client` in the record).
     client: Option<String>,
+    /// `REDACT` of the workflow(s) concerned, applied to the record's messages, `tools` and
+    /// `params` (never to what is forwarded); empty when nothing is redacted.
+    redact: Vec<Arc<Redactor>>,
 }
 
 impl RecordContext {
@@ -87,6 +94,7 @@ impl RecordContext {
                 prompts: 1,
                 refused,
                 client: None,
+                redact: Vec::new(),
             };
         }
         let slice = |raw: &RawValue| body.slice_ref(raw.get().as_bytes());
@@ -112,6 +120,7 @@ impl RecordContext {
             prompts: prompt.map_or(1, prompt_count),
             refused,
             client: None,
+            redact: Vec::new(),
         }
     }
 
@@ -119,6 +128,12 @@ impl RecordContext {
     pub fn with_client(mut self, client: Option<String>) -> Self {
         self.client = client;
         self
+    }
+
+    /// Redacts the record with these rules (see [`crate::trust::redact`]); the line gets
+    /// `"redacted"` counts when something was replaced.
+    pub fn set_redaction(&mut self, redactors: Vec<Arc<Redactor>>) {
+        self.redact = redactors;
     }
 
     /// The answer had parts with no ChatML form: the record gets `"partial": true`.
@@ -146,29 +161,51 @@ impl RecordContext {
         answer
             .choices
             .iter()
-            .zip(self.lines(answer, finished, latency_ms))
-            .map(|(choice, line)| {
+            .zip(self.redacted_lines(answer, finished, latency_ms))
+            .map(|(choice, (line, counts))| {
                 recordable::check_answer(&choice.message)?;
-                recordable::check_line(line)
+                let line = recordable::check_line(line)?;
+                counts.count_metrics(&self.workflow_id);
+                Ok(line)
             })
             .collect()
     }
 
     /// One JSON line (without newline) per choice of `answer`.
     pub fn lines(&self, answer: &Answer, finished: DateTime<Utc>, latency_ms: u64) -> Vec<String> {
+        let lines = self.redacted_lines(answer, finished, latency_ms);
+        lines.into_iter().map(|(line, _)| line).collect()
+    }
+
+    /// [`lines`](Self::lines), each with what was redacted in it.
+    fn redacted_lines(
+        &self,
+        answer: &Answer,
+        finished: DateTime<Utc>,
+        latency_ms: u64,
+    ) -> Vec<(String, Counts)> {
         let timestamp = finished.to_rfc3339_opts(SecondsFormat::Millis, true);
-        let tools_text = self.tools.as_ref().map(minified);
+        // Redacted once, shared by every choice's line.
+        let mut shared = Counts::default();
+        let mut redact =
+            |text: Cow<'_, str>| redact_json_all(&self.redact, text, &mut shared).into_owned();
+        let tools_text = self.tools.as_ref().map(|t| redact(Cow::Owned(minified(t))));
         // Minified and validated once, shared by every choice's line.
         let tools = tools_text.as_deref().and_then(raw_value);
-        let params = self.params.as_deref().and_then(raw_value);
-        let history = self.messages.as_ref().map(minified);
+        let params_text = self.params.as_deref().map(|p| redact(Cow::Borrowed(p)));
+        let params = params_text.as_deref().and_then(raw_value);
+        let history = self
+            .messages
+            .as_ref()
+            .map(|m| redact(Cow::Owned(minified(m))));
         answer
             .choices
             .iter()
             .map(|choice| {
+                let mut counts = shared.clone();
                 let mut out = String::with_capacity(512);
                 out.push_str("{\"messages\":");
-                self.write_messages(history.as_deref(), choice, &mut out);
+                self.write_messages(history.as_deref(), choice, &mut counts, &mut out);
                 let tail = Tail {
                     timestamp: &timestamp,
                     endpoint: self.endpoint.path(),
@@ -187,6 +224,7 @@ impl RecordContext {
                     partial: (self.partial || self.previous_response_id.is_some()).then_some(true),
                     rebuildable: (!self.partial && self.previous_response_id.is_some())
                         .then_some(true),
+                    redacted: (!counts.is_empty()).then_some(&counts),
                 };
                 let tail = serde_json::to_string(&tail).expect("record tail serialises");
                 out.push(',');
@@ -198,18 +236,26 @@ impl RecordContext {
                     minify_json(&out, &mut one_line);
                     out = one_line;
                 }
-                out
+                (out, counts)
             })
             .collect()
     }
 
-    /// `history`: the request's `messages`, already minified.
-    fn write_messages(&self, history: Option<&str>, choice: &Choice, out: &mut String) {
+    /// `history`: the request's `messages`, already minified (and redacted); the choice's
+    /// own text is redacted here, counted into `counts`.
+    fn write_messages(
+        &self,
+        history: Option<&str>,
+        choice: &Choice,
+        counts: &mut Counts,
+        out: &mut String,
+    ) {
         out.push('[');
         match self.endpoint {
             EndpointKind::Completions => {
                 out.push_str("{\"role\":\"user\",\"content\":");
-                out.push_str(&self.prompt_for(choice.index));
+                let prompt = Cow::Owned(self.prompt_for(choice.index));
+                out.push_str(&redact_json_all(&self.redact, prompt, counts));
                 out.push_str("},");
             }
             // Chat, and the other dialects' mapped conversation.
@@ -226,7 +272,8 @@ impl RecordContext {
                 }
             }
         }
-        push_message(&choice.message, out);
+        let message = serde_json::to_string(&choice.message).expect("assistant message serialises");
+        out.push_str(&redact_json_all(&self.redact, Cow::Owned(message), counts));
         out.push(']');
     }
 
@@ -308,11 +355,6 @@ fn params_text(view: &RequestView<'_>) -> Option<String> {
     })
 }
 
-fn push_message(message: &AssistantMessage, out: &mut String) {
-    let json = serde_json::to_string(message).expect("assistant message serialises");
-    out.push_str(&json);
-}
-
 fn minified(raw: &Bytes) -> String {
     let text = std::str::from_utf8(raw).expect("slices of a parsed JSON body are UTF-8");
     let mut out = String::with_capacity(text.len());
@@ -353,4 +395,7 @@ struct Tail<'a> {
     /// `previous_response_id` names: export rebuilds it by following the link.
     #[serde(skip_serializing_if = "Option::is_none")]
     rebuildable: Option<bool>,
+    /// What `REDACT` replaced in this line, per detector; last, and absent when nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redacted: Option<&'a Counts>,
 }
