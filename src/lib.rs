@@ -25,6 +25,7 @@
 //! - [`dataset`]: the data tools `export`, `stats` and `validate` over recorded folders.
 //! - [`logging`]: `tracing` subscriber set-up.
 //! - [`admin`]: the optional admin listener: `/metrics`, `/healthz`, `/readyz`.
+//! - [`ui`]: the data page `/ui/` on the admin listener and `--admin-token`'s check.
 //! - [`telemetry`]: metric names and the Prometheus recorder.
 //! - [`sdnotify`]: systemd `READY=1` / `RELOADING=1` / `STOPPING=1`.
 //! - [`demo`]: `micromodel demo`, with its built-in OpenAI-compatible upstream.
@@ -48,6 +49,7 @@ pub(crate) mod server;
 pub mod signals;
 pub(crate) mod supervisor;
 pub(crate) mod telemetry;
+pub(crate) mod ui;
 pub(crate) mod upstream;
 
 #[doc(hidden)]
