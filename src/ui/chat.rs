@@ -71,8 +71,8 @@ fn labeller(found: &Found, csrf: &str) -> Markup {
             h2 { "Label: " span #label-current { (label_word(found.label.as_ref())) } }
             textarea #label-note rows="2" style="width:100%" placeholder="note (optional)" { (note) }
             p {
-                button.good type="button" data-label="good" { "👍 good" } " "
-                button.bad type="button" data-label="bad" { "👎 bad" } " "
+                button.good type="button" data-label="good" { "good" } " "
+                button.bad type="button" data-label="bad" { "bad" } " "
                 button type="button" data-label="none" { "clear" }
                 " " span #label-status.muted {}
             }

@@ -283,6 +283,31 @@ pub fn text_of(message: &Value) -> String {
     out
 }
 
+/// The answer as a row shows it: its text, or its tool calls as `name(arguments)`.
+fn answer_text(answer: &Value) -> String {
+    let text = match answer.get("content") {
+        Some(Value::String(s)) => s.clone(),
+        Some(content @ Value::Array(_)) => text_of(&serde_json::json!({"content": content})),
+        _ => String::new(),
+    };
+    let calls = answer.get("tool_calls").and_then(Value::as_array);
+    let calls: Vec<String> = calls
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("function"))
+        .map(|f| {
+            let name = f.get("name").and_then(Value::as_str).unwrap_or("?");
+            let args = f.get("arguments").and_then(Value::as_str).unwrap_or("");
+            format!("→ {name}({args})")
+        })
+        .collect();
+    [text, calls.join(" ")]
+        .into_iter()
+        .filter(|s| !s.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn snippet(text: &str) -> String {
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match text.char_indices().nth(SNIPPET) {
@@ -336,7 +361,7 @@ fn rows(
             model: record.model().to_owned(),
             finish: record.finish_reason().unwrap_or("none").to_owned(),
             prompt: snippet(&asked.map(text_of).unwrap_or_default()),
-            answer: snippet(&text_of(answer)),
+            answer: snippet(&answer_text(answer)),
             label: record
                 .request_id()
                 .and_then(|id| labels.get(id, choice))

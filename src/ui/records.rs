@@ -86,7 +86,7 @@ pub fn render(filter: &Filter, page: &Page, workflows: &[String], csrf: &str) ->
                 p.muted { "No records match." }
             } @else {
                 table {
-                    colgroup { col style="width:150px"; col style="width:110px"; col; col; col style="width:70px"; col style="width:60px"; }
+                    colgroup { col style="width:150px"; col style="width:110px"; col; col; col style="width:90px"; col style="width:60px"; }
                     thead { tr { th { "time (UTC)" } th { "workflow / model" } th { "prompt" } th { "answer" } th { "finish" } th { "label" } } }
                     tbody {
                         @for row in &page.rows {
