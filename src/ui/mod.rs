@@ -6,7 +6,7 @@
 //! - [`auth`]: the layer over the whole admin router: Bearer, Basic, session cookie, CSRF.
 //! - [`login`]: the login form and logout.
 //! - [`summary`]: per-file summaries cached by `(path, size, mtime)`; [`labels`]: a day's
-//!   `labels.jsonl`; [`overview_data`]: the overview's sums; [`query`]: the list and one record.
+//!   `labels.jsonl`; [`text`]: message text for search and rows; [`overview_data`]: the overview's sums; [`query`]: the list and one record.
 //! - [`page`], [`overview`], [`records`], [`chat`], [`live`]: the pages.
 //!
 //! Data is read on blocking threads, one read at a time ([`UiState::reads`]), so a big scan
@@ -23,6 +23,7 @@ pub mod page;
 pub mod query;
 pub mod records;
 pub mod summary;
+pub mod text;
 pub mod token;
 
 use std::path::PathBuf;

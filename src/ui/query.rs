@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::labels::Label;
 use super::summary::{Light, SummaryCache};
+use super::text::{answer_text, snippet, text_of};
 use crate::dataset::reader::{Line, LineReader};
 use crate::dataset::record::Record;
 use crate::dataset::scan::{scan, DataFile, Selection};
@@ -49,8 +50,6 @@ impl Filter {
 
 /// Rows per page.
 pub const PER_PAGE: usize = 50;
-/// Characters of the prompt and answer shown in a row.
-const SNIPPET: usize = 160;
 
 /// Where a record is.
 #[derive(Debug, Clone)]
@@ -247,75 +246,6 @@ fn contains_text(line: &[u8], needle: &str) -> bool {
         .any(|m| text_of(m).to_lowercase().contains(needle))
 }
 
-/// All text of a message: string content, text parts, tool call arguments, reasoning.
-pub fn text_of(message: &Value) -> String {
-    let mut out = String::new();
-    match message.get("content") {
-        Some(Value::String(s)) => out.push_str(s),
-        Some(Value::Array(parts)) => {
-            for part in parts {
-                if let Some(text) = part.get("text").and_then(Value::as_str) {
-                    out.push_str(text);
-                    out.push(' ');
-                }
-            }
-        }
-        _ => {}
-    }
-    for key in ["reasoning_content", "reasoning"] {
-        if let Some(text) = message.get(key).and_then(Value::as_str) {
-            out.push(' ');
-            out.push_str(text);
-        }
-    }
-    if let Some(Value::Array(calls)) = message.get("tool_calls") {
-        for call in calls {
-            if let Some(f) = call.get("function") {
-                for key in ["name", "arguments"] {
-                    if let Some(text) = f.get(key).and_then(Value::as_str) {
-                        out.push(' ');
-                        out.push_str(text);
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The answer as a row shows it: its text, or its tool calls as `name(arguments)`.
-fn answer_text(answer: &Value) -> String {
-    let text = match answer.get("content") {
-        Some(Value::String(s)) => s.clone(),
-        Some(content @ Value::Array(_)) => text_of(&serde_json::json!({"content": content})),
-        _ => String::new(),
-    };
-    let calls = answer.get("tool_calls").and_then(Value::as_array);
-    let calls: Vec<String> = calls
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.get("function"))
-        .map(|f| {
-            let name = f.get("name").and_then(Value::as_str).unwrap_or("?");
-            let args = f.get("arguments").and_then(Value::as_str).unwrap_or("");
-            format!("→ {name}({args})")
-        })
-        .collect();
-    [text, calls.join(" ")]
-        .into_iter()
-        .filter(|s| !s.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn snippet(text: &str) -> String {
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match text.char_indices().nth(SNIPPET) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text,
-    }
-}
-
 /// The rows of `file` at `wanted` (line, choice), in the order given.
 fn rows(
     file: &DataFile,
@@ -418,3 +348,7 @@ pub fn find(
     }
     Ok(None)
 }
+
+#[cfg(test)]
+#[path = "query_tests.rs"]
+mod tests;
