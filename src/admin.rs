@@ -1,6 +1,7 @@
 //! The optional admin listener (`--admin-addr`): Prometheus `/metrics`, liveness `/healthz`,
 //! readiness `/readyz` (200 once the config is loaded and listeners are bound; 503 while
-//! draining on shutdown, so that Kubernetes stops sending traffic first).
+//! draining on shutdown, so that Kubernetes stops sending traffic first), and labels
+//! `POST /api/labels` (docs/labels.md).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -34,6 +35,10 @@ pub struct AdminState {
     pub metrics: PrometheusHandle,
     /// Readiness flag.
     pub readiness: Arc<Readiness>,
+    /// Labels, for `POST /api/labels`. Weak: it holds a recorder handle, and the recorder
+    /// drains only once the proxy's state (its owner) is gone, while this listener serves
+    /// to the very end.
+    pub labels: std::sync::Weak<crate::labels::Labels>,
 }
 
 /// The admin router.
@@ -42,6 +47,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(crate::proxy::feedback::admin_routes(state.labels.clone()))
         .with_state(state)
 }
 
