@@ -149,14 +149,22 @@ pub async fn serve(
     let shared = Arc::new(
         Shared::new(client, recorder, config_rx, args.max_body_bytes)
             .with_limits(args.max_buffered_bytes, args.listener_limits())
-            .with_max_record_bytes(usize::try_from(args.max_record_bytes).unwrap_or(usize::MAX)),
+            .with_max_record_bytes(usize::try_from(args.max_record_bytes).unwrap_or(usize::MAX))
+            .with_data_dir(args.data_dir.clone()),
     );
     let drain = Duration::from_secs(args.drain_seconds);
     let readiness = Arc::new(Readiness::default());
     let admin = match args.admin_addr {
-        Some(addr) => {
-            Some(start_admin(addr, &readiness, shared.limits.timeouts, admin_view).await?)
-        }
+        Some(addr) => Some(
+            start_admin(
+                addr,
+                &readiness,
+                shared.limits.timeouts,
+                Arc::downgrade(&shared.labels),
+                admin_view,
+            )
+            .await?,
+        ),
         None => None,
     };
     let supervisor = Supervisor::new(
@@ -282,6 +290,7 @@ async fn start_admin(
     addr: SocketAddr,
     readiness: &Arc<Readiness>,
     timeouts: server::Timeouts,
+    labels: std::sync::Weak<crate::labels::Labels>,
     view: AdminView,
 ) -> Result<(StopSignals, tokio::task::JoinHandle<usize>), StartError> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -291,6 +300,7 @@ async fn start_admin(
     let state = Arc::new(AdminState {
         metrics: handle,
         readiness: Arc::clone(readiness),
+        labels,
         auth: view.token.map(crate::ui::auth::Auth::new),
         ui: crate::ui::UiState::new(view.data_dirs, Some(view.config)),
     });

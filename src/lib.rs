@@ -29,6 +29,8 @@
 //! - [`telemetry`]: metric names and the Prometheus recorder.
 //! - [`sdnotify`]: systemd `READY=1` / `RELOADING=1` / `STOPPING=1`.
 //! - [`demo`]: `micromodel demo`, with its built-in OpenAI-compatible upstream.
+//! - [`labels`]: `good` / `bad` / `none` labels of records (`labels.jsonl`), the index of
+//!   recent `request_id`s and the scan that finds a record's folder.
 //! - [`layout`]: the one owner of the on-disk naming,
 //!   `<data_dir>/<workflow>/<DD-MM-YYYY>/data.jsonl` (day folder format, file name, path
 //!   building); the recorder, the data tools and the demo build paths through it.
@@ -39,6 +41,7 @@ pub mod cli;
 pub mod config;
 pub mod dataset;
 pub mod demo;
+pub mod labels;
 pub(crate) mod layout;
 pub(crate) mod logging;
 pub(crate) mod proxy;

@@ -11,11 +11,13 @@
 //!   record checks, answers that did not complete).
 //! - [`error`]: proxy-made errors in the OpenAI shape.
 //! - [`failure_log`]: upstream failures logged once, rate-limited per workflow and kind.
+//! - [`feedback`]: `POST /feedback` (and the admin listener's `POST /api/labels`): labels.
 
 pub mod body;
 pub mod budget;
 pub mod error;
 pub mod failure_log;
+pub mod feedback;
 pub mod forward;
 pub mod headers;
 mod not_recorded;
@@ -29,7 +31,7 @@ use std::time::Instant;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -47,6 +49,7 @@ pub fn router(route: Arc<Route>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/", get(info))
+        .route("/feedback", post(feedback::feedback))
         .fallback(dispatch)
         .with_state(route)
 }
@@ -111,6 +114,7 @@ async fn info(State(route): State<Arc<Route>>) -> Json<serde_json::Value> {
             "responses": format!("POST {} (recorded)", EndpointKind::Responses.path()),
             "messages": format!("POST {} (recorded)", EndpointKind::Messages.path()),
             "other": "/v1/* (passed through, not recorded)",
+            "feedback": "POST /feedback (labels a record)",
             "health": "GET /health",
             "info": "GET /",
         },

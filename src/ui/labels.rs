@@ -1,17 +1,13 @@
-//! Reading a day's labels (`labels.jsonl` beside `data.jsonl`, one JSON object per line,
-//! `{"request_id", "choice", "label", "note", "tags", ...}`): the last line for a
-//! `(request_id, choice)` wins, and `"none"` un-labels. Bounded by the number of labelled
-//! records of the day (one small entry each).
+//! Reading a day's labels for the page (`labels.jsonl` beside `data.jsonl`, lines of
+//! [`crate::labels::LabelLine`], docs/labels.md): the last line for a `(request_id, choice)`
+//! wins, and `none` un-labels. Bounded by the number of labelled records of the day.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde::Deserialize;
-
 use crate::dataset::reader::{Line, LineReader};
-
-/// File name of a day's labels, inside its day folder.
-pub const LABELS_FILE: &str = "labels.jsonl";
+use crate::labels::{Label as Judgement, LabelLine};
+use crate::layout;
 
 /// The current label of one record choice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,18 +20,6 @@ pub struct Label {
     pub tags: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct LabelLine {
-    request_id: String,
-    #[serde(default)]
-    choice: u32,
-    label: String,
-    #[serde(default)]
-    note: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-}
-
 /// The labels of one day folder, keyed by `(request_id, choice)`.
 #[derive(Debug, Default, Clone)]
 pub struct DayLabels(HashMap<(String, u32), Label>);
@@ -45,7 +29,7 @@ impl DayLabels {
     /// skipped (a torn last line is a write in progress).
     pub fn read(day_dir: &Path) -> DayLabels {
         let mut out = HashMap::new();
-        let Ok(mut reader) = LineReader::open(&day_dir.join(LABELS_FILE)) else {
+        let Ok(mut reader) = LineReader::open(&layout::labels_file_in(day_dir)) else {
             return DayLabels(out);
         };
         while let Ok(Some((_, line))) = reader.next_line() {
@@ -56,13 +40,13 @@ impl DayLabels {
                 continue;
             };
             let key = (entry.request_id, entry.choice);
-            if entry.label == "none" {
+            if entry.label == Judgement::None {
                 out.remove(&key);
             } else {
                 out.insert(
                     key,
                     Label {
-                        label: entry.label,
+                        label: entry.label.as_str().to_owned(),
                         note: entry.note.unwrap_or_default(),
                         tags: entry.tags,
                     },
@@ -96,14 +80,14 @@ mod tests {
     fn last_wins_and_none_unlabels() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
-            dir.path().join(LABELS_FILE),
+            layout::labels_file_in(dir.path()),
             concat!(
-                "{\"request_id\":\"a\",\"label\":\"bad\"}\n",
-                "{\"request_id\":\"a\",\"choice\":0,\"label\":\"good\",\"note\":\"ok\"}\n",
-                "{\"request_id\":\"b\",\"choice\":1,\"label\":\"bad\"}\n",
-                "{\"request_id\":\"b\",\"choice\":1,\"label\":\"none\"}\n",
+                "{\"timestamp\":\"t\",\"request_id\":\"a\",\"label\":\"bad\",\"source\":\"api\"}\n",
+                "{\"timestamp\":\"t\",\"request_id\":\"a\",\"choice\":0,\"label\":\"good\",\"note\":\"ok\",\"source\":\"ui\"}\n",
+                "{\"timestamp\":\"t\",\"request_id\":\"b\",\"choice\":1,\"label\":\"bad\",\"source\":\"api\"}\n",
+                "{\"timestamp\":\"t\",\"request_id\":\"b\",\"choice\":1,\"label\":\"none\",\"source\":\"api\"}\n",
                 "not json\n",
-                "{\"request_id\":\"c\",\"label\":\"good\"",
+                "{\"timestamp\":\"t\",\"request_id\":\"c\",\"label\":\"good\"",
             ),
         )
         .unwrap();

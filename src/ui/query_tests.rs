@@ -35,7 +35,10 @@ fn newest_first_paged_and_filtered() {
     );
     std::fs::write(
         root.path().join("w/23-08-2025/labels.jsonl"),
-        "{\"request_id\":\"r5\",\"label\":\"good\"}\n{\"request_id\":\"r6\",\"label\":\"bad\"}\n",
+        concat!(
+            "{\"timestamp\":\"t\",\"request_id\":\"r5\",\"label\":\"good\",\"source\":\"ui\"}\n",
+            "{\"timestamp\":\"t\",\"request_id\":\"r6\",\"label\":\"bad\",\"source\":\"api\"}\n"
+        ),
     )
     .unwrap();
     let dirs = vec![root.path().to_path_buf()];

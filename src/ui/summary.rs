@@ -189,7 +189,7 @@ impl SummaryCache {
 
     /// The labels of `day_dir`, read again only when `labels.jsonl` changed.
     pub fn labels(&self, day_dir: &Path) -> Arc<DayLabels> {
-        let path = day_dir.join(super::labels::LABELS_FILE);
+        let path = crate::layout::labels_file_in(day_dir);
         let Some(now) = stamp(&path) else {
             return Arc::new(DayLabels::default());
         };
