@@ -109,11 +109,11 @@ async fn the_token_guards_every_admin_route_but_the_probes() {
 fn session_cookie(response: &reqwest::Response) -> String {
     let set = response.headers()[header::SET_COOKIE]
         .to_str()
-        .unwrap()
+        .expect("test setup")
         .to_owned();
     assert!(set.contains("HttpOnly"), "{set}");
     assert!(set.contains("SameSite=Strict"), "{set}");
-    set.split(';').next().unwrap().to_owned()
+    set.split(';').next().expect("test setup").to_owned()
 }
 
 fn csrf_of(page: &str) -> String {
@@ -245,13 +245,16 @@ async fn recorded_strings_are_escaped() {
 }
 
 fn serve_with_token(token: &str, env: &[(&str, &str)]) -> std::process::Output {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("test setup");
     let config = dir.path().join("config.json");
     std::fs::write(
         &config,
-        r#"{"a":{"OPENAI_API_HOST":"http://127.0.0.1:9","PORT":0}}"#,
+        format!(
+            r#"{{"a":{{"OPENAI_API_HOST":"http://127.0.0.1:9","PORT":{}}}}}"#,
+            common::free_port()
+        ),
     )
-    .unwrap();
+    .expect("test setup");
     let admin = format!("127.0.0.1:{}", common::free_port());
     let mut command = Command::new(env!("CARGO_BIN_EXE_micromodel"));
     command
@@ -264,7 +267,7 @@ fn serve_with_token(token: &str, env: &[(&str, &str)]) -> std::process::Output {
     for (k, v) in env {
         command.env(k, v);
     }
-    command.output().unwrap()
+    command.output().expect("test setup")
 }
 
 #[test]

@@ -73,7 +73,7 @@ fn seed_earlier_days(data_dir: &std::path::Path) -> usize {
         let dir = data_dir
             .join("chat")
             .join(date.format("%d-%m-%Y").to_string());
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).expect("day folder");
         let mut text = String::new();
         for i in 0..n {
             let line = json!({"messages": [
@@ -86,7 +86,7 @@ fn seed_earlier_days(data_dir: &std::path::Path) -> usize {
             text.push_str(&line.to_string());
             text.push('\n');
         }
-        std::fs::write(dir.join("data.jsonl"), text).unwrap();
+        std::fs::write(dir.join("data.jsonl"), text).expect("seed records");
         seeded += n;
     }
     seeded
@@ -300,7 +300,7 @@ fn export_by_label(data_dir: &std::path::Path) {
     let help = Command::new(env!("CARGO_BIN_EXE_micromodel"))
         .args(["export", "--help"])
         .output()
-        .unwrap();
+        .expect("run micromodel export");
     if !String::from_utf8_lossy(&help.stdout).contains("--label") {
         eprintln!("NOT CHECKED: `export --label good` (this build's export has no --label yet)");
         return;
@@ -316,7 +316,7 @@ fn export_by_label(data_dir: &std::path::Path) {
         ])
         .arg(data_dir)
         .output()
-        .unwrap();
+        .expect("run micromodel export");
     let exported = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
