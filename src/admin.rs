@@ -1,6 +1,9 @@
 //! The optional admin listener (`--admin-addr`): Prometheus `/metrics`, liveness `/healthz`,
 //! readiness `/readyz` (200 once the config is loaded and listeners are bound; 503 while
-//! draining on shutdown, so that Kubernetes stops sending traffic first).
+//! draining on shutdown, so that Kubernetes stops sending traffic first), labels
+//! `POST /api/labels` (docs/labels.md), and the data page `/ui/` ([`crate::ui`]). With
+//! `--admin-token`, one layer over the whole router ([`crate::ui::auth::require`]) asks for
+//! the token on every route but `/healthz` and `/readyz`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -34,6 +37,14 @@ pub struct AdminState {
     pub metrics: PrometheusHandle,
     /// Readiness flag.
     pub readiness: Arc<Readiness>,
+    /// The admin token's check and logins (`--admin-token`); `None`: everything open.
+    pub auth: Option<crate::ui::auth::Auth>,
+    /// What the data page reads: data folders, config in force, summary cache.
+    pub ui: crate::ui::UiState,
+    /// Labels, for `POST /api/labels`. Weak: it holds a recorder handle, and the recorder
+    /// drains only once the proxy's state (its owner) is gone, while this listener serves
+    /// to the very end.
+    pub labels: std::sync::Weak<crate::labels::Labels>,
 }
 
 /// The admin router.
@@ -42,6 +53,13 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(crate::proxy::feedback::admin_routes(state.labels.clone()))
+        .merge(crate::ui::router())
+        // Keep this layer last: it covers every route above it (and the 404 fallback).
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            crate::ui::auth::require,
+        ))
         .with_state(state)
 }
 

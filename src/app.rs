@@ -56,6 +56,9 @@ pub enum StartError {
     /// The HTTP client could not be built.
     #[error("could not build the upstream HTTP client: {0}")]
     Client(#[from] crate::upstream::ClientError),
+    /// `--admin-token` is empty or names an unset variable.
+    #[error("{0}")]
+    AdminToken(#[from] crate::ui::token::TokenError),
 }
 
 impl StartError {
@@ -119,6 +122,11 @@ pub async fn serve(
         default_host: args.host,
         require_client_keys: args.require_client_keys,
     };
+    let admin_token = args
+        .admin_token
+        .as_ref()
+        .map(crate::ui::token::AdminToken::resolve)
+        .transpose()?;
     // Watch first, then read: a save between the two still triggers a reload.
     let watcher = watcher::spawn(args.config.clone(), control_tx);
     let initial = Arc::new(config::load(&args.config, options)?);
@@ -135,15 +143,30 @@ pub async fn serve(
     let client = UpstreamClient::new()?;
     crate::proxy::failure_log::set_interval(Duration::from_secs(args.upstream_log_seconds));
     let (config_tx, config_rx) = supervisor::config_channel();
+    let admin_view = AdminView {
+        token: admin_token,
+        data_dirs: vec![args.data_dir.clone()],
+        config: config_rx.clone(),
+    };
     let shared = Arc::new(
         Shared::new(client, recorder, config_rx, args.max_body_bytes)
             .with_limits(args.max_buffered_bytes, args.listener_limits())
-            .with_max_record_bytes(usize::try_from(args.max_record_bytes).unwrap_or(usize::MAX)),
+            .with_max_record_bytes(usize::try_from(args.max_record_bytes).unwrap_or(usize::MAX))
+            .with_data_dir(args.data_dir.clone()),
     );
     let drain = Duration::from_secs(args.drain_seconds);
     let readiness = Arc::new(Readiness::default());
     let admin = match args.admin_addr {
-        Some(addr) => Some(start_admin(addr, &readiness, shared.limits.timeouts).await?),
+        Some(addr) => Some(
+            start_admin(
+                addr,
+                &readiness,
+                shared.limits.timeouts,
+                Arc::downgrade(&shared.labels),
+                admin_view,
+            )
+            .await?,
+        ),
         None => None,
     };
     let supervisor = Supervisor::new(
@@ -255,12 +278,22 @@ impl Stopped {
 /// How long the admin listener waits for a scrape in progress at the very end of a stop.
 const ADMIN_DRAIN: Duration = Duration::from_secs(1);
 
+/// What the admin listener shows beyond metrics: the token it asks for and the data page's
+/// sources.
+struct AdminView {
+    token: Option<crate::ui::token::AdminToken>,
+    data_dirs: Vec<std::path::PathBuf>,
+    config: tokio::sync::watch::Receiver<Arc<Config>>,
+}
+
 /// Binds and starts the admin listener; it serves until the very end (so `/readyz` can say
 /// 503 during the drain).
 async fn start_admin(
     addr: SocketAddr,
     readiness: &Arc<Readiness>,
     timeouts: server::Timeouts,
+    labels: std::sync::Weak<crate::labels::Labels>,
+    view: AdminView,
 ) -> Result<(StopSignals, tokio::task::JoinHandle<usize>), StartError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -269,9 +302,15 @@ async fn start_admin(
     let state = Arc::new(AdminState {
         metrics: handle,
         readiness: Arc::clone(readiness),
+        labels,
+        auth: view.token.map(crate::ui::auth::Auth::new),
+        ui: crate::ui::UiState::new(view.data_dirs, Some(view.config)),
     });
+    if state.auth.is_none() && !addr.ip().is_loopback() {
+        warn!(%addr, "The admin listener (metrics, data page, labels) is open to the network: set --admin-token.");
+    }
     let signals = StopSignals::default();
-    info!(addr = %listener.local_addr().unwrap_or(addr), "Admin listener: /metrics, /healthz, /readyz.");
+    info!(addr = %listener.local_addr().unwrap_or(addr), auth = state.auth.is_some(), "Admin listener: /metrics, /healthz, /readyz, /ui/.");
     let task = tokio::spawn(server::serve(
         listener,
         admin::router(state),

@@ -88,6 +88,11 @@ pub struct ServeArgs {
     /// Admin listener for `/metrics`, `/healthz` and `/readyz` (off when not given).
     #[arg(long, env = "MICROMODEL_ADMIN_ADDR")]
     pub admin_addr: Option<std::net::SocketAddr>,
+    /// Token that `/metrics`, `/ui/` and every other admin route ask for (`Authorization:
+    /// Bearer <token>`; the page also takes it as a Basic password or in its login form);
+    /// `env:NAME` reads it from that variable. `/healthz` and `/readyz` stay open.
+    #[arg(long, env = "MICROMODEL_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<crate::ui::token::AdminTokenArg>,
     /// Log format: `text` for people, `json` for log shippers. `RUST_LOG` filters.
     #[arg(long, env = "MICROMODEL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

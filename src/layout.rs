@@ -6,6 +6,7 @@
 //!   <workflow_id>/                one folder per workflow (its id is a safe folder name)
 //!     <DD-MM-YYYY>/               one folder per UTC day, zero-padded: 24-08-2025
 //!       data.jsonl                that day's record lines (DATA_FILE)
+//!       labels.jsonl              labels of that day's records (LABELS_FILE, docs/labels.md)
 //! ```
 //!
 //! The day folder is named after the UTC date of the record's `timestamp`. A name that is not
@@ -18,6 +19,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 /// File name of every day's records, inside its day folder.
 pub const DATA_FILE: &str = "data.jsonl";
+
+/// File name of the labels of a day's records, beside its [`DATA_FILE`].
+pub const LABELS_FILE: &str = "labels.jsonl";
 
 /// `chrono` format of a day folder's name: `DD-MM-YYYY`.
 const DAY_FOLDER_FORMAT: &str = "%d-%m-%Y";
@@ -51,6 +55,11 @@ pub fn day_dir(data_dir: &Path, workflow_id: &str, date: NaiveDate) -> PathBuf {
 /// `<day_dir>/data.jsonl`: the data file inside a day folder.
 pub fn data_file_in(day_dir: &Path) -> PathBuf {
     day_dir.join(DATA_FILE)
+}
+
+/// `<day_dir>/labels.jsonl`: the labels file inside a day folder.
+pub fn labels_file_in(day_dir: &Path) -> PathBuf {
+    day_dir.join(LABELS_FILE)
 }
 
 /// `<data_dir>/<workflow_id>/<DD-MM-YYYY>/data.jsonl`, dated by the UTC day of `timestamp`:

@@ -25,11 +25,14 @@
 //! - [`dataset`]: the data tools `export`, `stats` and `validate` over recorded folders.
 //! - [`logging`]: `tracing` subscriber set-up.
 //! - [`admin`]: the optional admin listener: `/metrics`, `/healthz`, `/readyz`.
+//! - [`ui`]: the data page `/ui/` on the admin listener and `--admin-token`'s check.
 //! - [`telemetry`]: metric names and the Prometheus recorder.
 //! - [`trust`]: client keys (`CLIENT_KEYS`): who may use a workflow's port; `hash-key`; the
 //!   recording gate (opt-out, `RECORD` sampling, `RESPECT_STORE`); `REDACT` of the stored copy.
 //! - [`sdnotify`]: systemd `READY=1` / `RELOADING=1` / `STOPPING=1`.
 //! - [`demo`]: `micromodel demo`, with its built-in OpenAI-compatible upstream.
+//! - [`labels`]: `good` / `bad` / `none` labels of records (`labels.jsonl`), the index of
+//!   recent `request_id`s and the scan that finds a record's folder.
 //! - [`layout`]: the one owner of the on-disk naming,
 //!   `<data_dir>/<workflow>/<DD-MM-YYYY>/data.jsonl` (day folder format, file name, path
 //!   building); the recorder, the data tools and the demo build paths through it.
@@ -40,6 +43,7 @@ pub mod cli;
 pub mod config;
 pub mod dataset;
 pub mod demo;
+pub mod labels;
 pub(crate) mod layout;
 pub(crate) mod logging;
 pub(crate) mod proxy;
@@ -51,6 +55,7 @@ pub mod signals;
 pub(crate) mod supervisor;
 pub(crate) mod telemetry;
 pub mod trust;
+pub(crate) mod ui;
 pub(crate) mod upstream;
 
 #[doc(hidden)]

@@ -18,6 +18,8 @@ pub const UPSTREAM_ERRORS: &str = "micromodel_upstream_errors_total";
 pub const STREAMS_ACTIVE: &str = "micromodel_streams_active";
 /// `micromodel_records_written_total{workflow}`
 pub const RECORDS_WRITTEN: &str = "micromodel_records_written_total";
+/// `micromodel_labels_written_total{workflow}`: label lines appended to `labels.jsonl` files.
+pub const LABELS_WRITTEN: &str = "micromodel_labels_written_total";
 /// `micromodel_records_dropped_total{reason}`; reason: queue_full, recorder_stopped,
 /// incomplete (an answer that ended without a finish reason), unparsable, too_large (an SSE
 /// line, event or answer past `--max-record-bytes`), unexpected_choice (one per choice whose
@@ -104,6 +106,7 @@ fn describe() {
     );
     describe_gauge!(STREAMS_ACTIVE, "Streamed answers being passed through now.");
     describe_counter!(RECORDS_WRITTEN, "Record lines appended to data files.");
+    describe_counter!(LABELS_WRITTEN, "Label lines appended to labels files.");
     describe_counter!(RECORDS_DROPPED, "Records not written, by reason.");
     describe_counter!(
         RECORDS_SKIPPED,

@@ -13,11 +13,13 @@
 //! - [`error`]: proxy-made errors in the OpenAI shape.
 //! - `guard`: the `CLIENT_KEYS` layer over every path but `/health` and `/`.
 //! - [`failure_log`]: upstream failures logged once, rate-limited per workflow and kind.
+//! - [`feedback`]: `POST /feedback` (and the admin listener's `POST /api/labels`): labels.
 
 pub mod body;
 pub mod budget;
 pub mod error;
 pub mod failure_log;
+pub mod feedback;
 pub mod forward;
 mod guard;
 pub mod headers;
@@ -33,7 +35,7 @@ use std::time::Instant;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -52,6 +54,7 @@ pub fn router(route: Arc<Route>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/", get(info))
+        .route("/feedback", post(feedback::feedback))
         .fallback(dispatch)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&route),
@@ -125,6 +128,7 @@ async fn info(State(route): State<Arc<Route>>) -> Json<serde_json::Value> {
             "responses": format!("POST {} (recorded)", EndpointKind::Responses.path()),
             "messages": format!("POST {} (recorded)", EndpointKind::Messages.path()),
             "other": "/v1/* (passed through, not recorded)",
+            "feedback": "POST /feedback (labels a record)",
             "health": "GET /health",
             "info": "GET /",
         },

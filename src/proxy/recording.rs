@@ -149,15 +149,23 @@ impl Recording {
         if left_out > 0 {
             not_recorded::unexpected_choices(workflow, upstream_id, left_out, max_choices);
         }
+        let mut submitted = 0u32;
         for line in self.ctx.record_lines(&answer, finished, latency_ms) {
             match line {
-                Ok(json) => self.shared.recorder.submit(RecordLine {
-                    workflow_id: self.ctx.workflow_id.clone(),
-                    timestamp: finished,
-                    json,
-                }),
+                Ok(json) => {
+                    submitted += 1;
+                    self.shared.recorder.submit(RecordLine {
+                        workflow_id: self.ctx.workflow_id.clone(),
+                        timestamp: finished,
+                        json,
+                    });
+                }
                 Err(why) => not_recorded::unrecordable(workflow, upstream_id, &why),
             }
+        }
+        if let (Some(id), true) = (upstream_id, submitted > 0) {
+            let day = finished.date_naive();
+            self.shared.labels.remember(id, workflow, day, submitted);
         }
     }
 

@@ -1,11 +1,13 @@
 //! State shared by every listener, and the swappable settings of one listener.
 
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
 
 use super::budget::BufferBudget;
 use crate::config::{Config, Workflow};
+use crate::labels::Labels;
 use crate::recorder::Recorder;
 use crate::server::Limits;
 use crate::upstream::UpstreamClient;
@@ -34,6 +36,8 @@ pub struct Shared {
     pub limits: Limits,
     /// `--max-record-bytes`: the largest SSE line, event or answer captured for the record.
     pub max_record_bytes: usize,
+    /// Labels (`/feedback`, `/api/labels`) and the index of recent `request_id`s.
+    pub labels: Arc<Labels>,
 }
 
 impl Shared {
@@ -46,6 +50,7 @@ impl Shared {
     ) -> Self {
         Shared {
             client,
+            labels: Arc::new(Labels::new(recorder.clone(), PathBuf::from("data"))),
             recorder,
             config,
             max_body_bytes,
@@ -59,6 +64,12 @@ impl Shared {
     pub fn with_limits(mut self, max_buffered_bytes: usize, limits: Limits) -> Self {
         self.buffered = BufferBudget::new(max_buffered_bytes);
         self.limits = limits;
+        self
+    }
+
+    /// Sets `--data-dir` for the label look-ups (the default is `data`, as the flag's).
+    pub fn with_data_dir(mut self, data_dir: PathBuf) -> Self {
+        self.labels = Arc::new(Labels::new(self.recorder.clone(), data_dir));
         self
     }
 

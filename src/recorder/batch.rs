@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use tracing::error;
 
 use super::files::FileCache;
-use super::line::RecordLine;
+use super::line::{LineFile, Queued, RecordLine};
 use super::settings::FsyncPolicy;
-use crate::layout::record_path;
+use crate::layout::{day_dir, labels_file_in, record_path};
 
 /// What one attempt did.
 #[derive(Debug, Default)]
@@ -29,22 +29,26 @@ pub(crate) fn write_batch(
     cache: &mut FileCache,
     data_dir: &Path,
     policy: FsyncPolicy,
-    pending: &mut Vec<RecordLine>,
+    pending: &mut Vec<Queued>,
 ) -> BatchOutcome {
     let mut outcome = BatchOutcome::default();
     let groups = group_by_file(data_dir, std::mem::take(pending), &mut outcome.rejected);
     for (path, lines) in groups {
-        let len: usize = lines.iter().map(|l| l.json.len() + 1).sum();
+        let len: usize = lines.iter().map(|l| l.line.json.len() + 1).sum();
         let mut buf = Vec::with_capacity(len);
-        for line in &lines {
-            buf.extend_from_slice(line.json.as_bytes());
+        for queued in &lines {
+            buf.extend_from_slice(queued.line.json.as_bytes());
             buf.push(b'\n');
         }
         match cache.append(&path, &buf) {
             Ok(()) => {
                 outcome.written += lines.len() as u64;
                 if let Some(first) = lines.first() {
-                    metrics::counter!(crate::telemetry::RECORDS_WRITTEN, "workflow" => first.workflow_id.clone())
+                    let name = match first.file {
+                        LineFile::Data => crate::telemetry::RECORDS_WRITTEN,
+                        LineFile::Labels => crate::telemetry::LABELS_WRITTEN,
+                    };
+                    metrics::counter!(name, "workflow" => first.line.workflow_id.clone())
                         .increment(lines.len() as u64);
                 }
             }
@@ -61,18 +65,31 @@ pub(crate) fn write_batch(
     outcome
 }
 
+/// The file a queued line goes to.
+fn target(data_dir: &Path, line: &RecordLine, file: LineFile) -> PathBuf {
+    match file {
+        LineFile::Data => record_path(data_dir, &line.workflow_id, line.timestamp),
+        LineFile::Labels => labels_file_in(&day_dir(
+            data_dir,
+            &line.workflow_id,
+            line.timestamp.date_naive(),
+        )),
+    }
+}
+
 /// Groups records by target file, files in order of first appearance, lines in submit order.
 /// A batch holds few (workflow, day) pairs, so a linear search beats hashing a cloned key per
 /// record.
 fn group_by_file(
     data_dir: &Path,
-    records: Vec<RecordLine>,
+    records: Vec<Queued>,
     rejected: &mut u64,
-) -> Vec<(PathBuf, Vec<RecordLine>)> {
+) -> Vec<(PathBuf, Vec<Queued>)> {
     // The day of each group (same index); the workflow is that of the group's lines.
     let mut days: Vec<chrono::NaiveDate> = Vec::new();
-    let mut groups: Vec<(PathBuf, Vec<RecordLine>)> = Vec::new();
-    for record in records {
+    let mut groups: Vec<(PathBuf, Vec<Queued>)> = Vec::new();
+    for queued in records {
+        let record = &queued.line;
         if !is_safe_folder_name(&record.workflow_id) || record.json.contains('\n') {
             error!(workflow_id = %record.workflow_id, "record refused: unsafe workflow id or newline in JSON");
             *rejected += 1;
@@ -81,17 +98,17 @@ fn group_by_file(
         let date = record.timestamp.date_naive();
         let found = groups.iter().zip(&days).position(|((_, lines), day)| {
             *day == date
-                && lines
-                    .first()
-                    .is_some_and(|l| l.workflow_id == record.workflow_id)
+                && lines.first().is_some_and(|l| {
+                    l.file == queued.file && l.line.workflow_id == record.workflow_id
+                })
         });
         let i = found.unwrap_or_else(|| {
-            let path = record_path(data_dir, &record.workflow_id, record.timestamp);
+            let path = target(data_dir, record, queued.file);
             groups.push((path, Vec::new()));
             days.push(date);
             groups.len() - 1
         });
-        groups[i].1.push(record);
+        groups[i].1.push(queued);
     }
     groups
 }
@@ -106,15 +123,20 @@ mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
 
-    fn line(wf: &str, day: u32, json: &str) -> RecordLine {
-        RecordLine {
+    fn line(wf: &str, day: u32, json: &str) -> Queued {
+        labelled(wf, day, json, LineFile::Data)
+    }
+
+    fn labelled(wf: &str, day: u32, json: &str, file: LineFile) -> Queued {
+        let line = RecordLine {
             workflow_id: wf.to_string(),
             timestamp: Utc
                 .with_ymd_and_hms(2025, 8, day, 12, 0, 0)
                 .single()
                 .expect("date"),
             json: json.to_string(),
-        }
+        };
+        Queued { line, file }
     }
 
     #[test]
@@ -129,6 +151,8 @@ mod tests {
                 line("a", 2, "4"),
                 line("..", 1, "5"),
                 line("a", 1, "6\n"),
+                labelled("a", 1, "7", LineFile::Labels),
+                line("a", 1, "8"),
             ],
             &mut rejected,
         );
@@ -138,16 +162,20 @@ mod tests {
             .map(|(p, ls)| {
                 (
                     p.display().to_string(),
-                    ls.iter().map(|l| l.json.as_str()).collect(),
+                    ls.iter().map(|l| l.line.json.as_str()).collect(),
                 )
             })
             .collect();
         assert_eq!(
             shape,
             vec![
-                ("/d/a/01-08-2025/data.jsonl".to_string(), vec!["1", "3"]),
+                (
+                    "/d/a/01-08-2025/data.jsonl".to_string(),
+                    vec!["1", "3", "8"]
+                ),
                 ("/d/b/01-08-2025/data.jsonl".to_string(), vec!["2"]),
                 ("/d/a/02-08-2025/data.jsonl".to_string(), vec!["4"]),
+                ("/d/a/01-08-2025/labels.jsonl".to_string(), vec!["7"]),
             ]
         );
     }

@@ -12,3 +12,21 @@ pub struct RecordLine {
     /// One JSON object, without a trailing newline.
     pub json: String,
 }
+
+/// Which file of its day folder a queued line goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LineFile {
+    /// `data.jsonl`: a record.
+    Data,
+    /// `labels.jsonl`: a label of a record of that day (docs/labels.md).
+    Labels,
+}
+
+/// A line in the recorder's queue: the line and the file it goes to.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    /// The line, its workflow and day.
+    pub(crate) line: RecordLine,
+    /// The file of the day folder it is appended to.
+    pub(crate) file: LineFile,
+}

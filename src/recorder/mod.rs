@@ -37,6 +37,7 @@ use tracing::{error, warn};
 
 pub use line::RecordLine;
 pub use mode::{DataMode, DataModeError, DEFAULT_DATA_MODE};
+use line::{LineFile, Queued};
 pub use repair::repair_torn_tail;
 pub use settings::{FsyncPolicy, RecorderOptions};
 pub(crate) use stats::{LogLimiter, LOG_EVERY};
@@ -63,7 +64,7 @@ pub struct RecorderStats {
 #[derive(Clone)]
 pub struct Recorder {
     /// The queue into the writer task (bounded by `--queue-records`).
-    tx: mpsc::Sender<RecordLine>,
+    tx: mpsc::Sender<Queued>,
     /// Counters shared with the writer (accepted, written, dropped, ...).
     shared: Arc<Shared>,
     /// `--data-mode`, for other writers under the data folder.
@@ -82,10 +83,29 @@ impl Recorder {
     /// Queues a record without ever waiting. A full queue drops it (counted, warned at most
     /// once per 10 s with the total); a stopped writer drops it too (counted, warned likewise).
     pub fn submit(&self, line: RecordLine) {
+        self.enqueue(Queued {
+            line,
+            file: LineFile::Data,
+        });
+    }
+
+    /// Queues a label line (docs/labels.md) for `labels.jsonl` of the day folder that
+    /// `line.workflow_id` and the date of `line.timestamp` name, with the same queue, batching,
+    /// retries and fsync policy as records (and the same drops when the queue is full).
+    /// False when it was dropped (queue full, writer stopped).
+    pub fn submit_label(&self, line: RecordLine) -> bool {
+        self.enqueue(Queued {
+            line,
+            file: LineFile::Labels,
+        })
+    }
+
+    /// Puts a line in the queue without waiting; counts and logs a drop (then false).
+    fn enqueue(&self, queued: Queued) -> bool {
         // Counted before the send, so the writer can never have written more than accepted.
         Shared::add(&self.shared.accepted, 1);
-        match self.tx.try_send(line) {
-            Ok(()) => {}
+        match self.tx.try_send(queued) {
+            Ok(()) => true,
             Err(TrySendError::Full(_)) => {
                 self.shared
                     .accepted
@@ -100,6 +120,7 @@ impl Recorder {
                         "recorder queue full; dropping records"
                     );
                 }
+                false
             }
             Err(TrySendError::Closed(_)) => {
                 self.shared
@@ -111,6 +132,7 @@ impl Recorder {
                 if self.shared.closed_log.allow() {
                     warn!(dropped_closed, "recorder stopped; dropping records");
                 }
+                false
             }
         }
     }

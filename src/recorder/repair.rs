@@ -50,7 +50,7 @@ fn last_newline(file: &mut File, len: u64) -> io::Result<Option<u64>> {
     Ok(None)
 }
 
-/// Repairs every `<data_dir>/<workflow>/<date>/data.jsonl`, logging each cut.
+/// Repairs every `<data_dir>/<workflow>/<date>/data.jsonl` and `labels.jsonl`, logging each cut.
 ///
 /// Only an unreadable `data_dir` is an error; a sub-folder or file that cannot be read or
 /// repaired is logged and skipped, so one bad file does not keep the proxy from starting.
@@ -74,17 +74,19 @@ pub(crate) fn repair_data_dir(data_dir: &Path) -> io::Result<()> {
             }
         };
         for date in dates.flatten() {
-            let path = layout::data_file_in(&date.path());
-            if !path.is_file() {
-                continue;
-            }
-            match repair_torn_tail(&path) {
-                Ok(Some(bytes_cut)) => {
-                    warn!(path = %path.display(), bytes_cut, "cut torn last line left by a crash");
+            let day = date.path();
+            for path in [layout::data_file_in(&day), layout::labels_file_in(&day)] {
+                if !path.is_file() {
+                    continue;
                 }
-                Ok(None) => {}
-                Err(error) => {
-                    warn!(path = %path.display(), %error, "cannot check data file for a torn last line");
+                match repair_torn_tail(&path) {
+                    Ok(Some(bytes_cut)) => {
+                        warn!(path = %path.display(), bytes_cut, "cut torn last line left by a crash");
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        warn!(path = %path.display(), %error, "cannot check data file for a torn last line");
+                    }
                 }
             }
         }

@@ -13,7 +13,7 @@ use tracing::{error, info, warn};
 
 use super::batch::{write_batch, BatchOutcome};
 use super::files::FileCache;
-use super::line::RecordLine;
+use super::line::Queued;
 use super::mode::DataMode;
 use super::settings::FsyncPolicy;
 use super::stats::{LogLimiter, Shared, LOG_EVERY};
@@ -38,7 +38,7 @@ enum Event {
 /// write or sync.
 pub(crate) struct Writer {
     /// The bounded record queue; closed when the last sender (the proxy's `Recorder`) is gone.
-    rx: mpsc::Receiver<RecordLine>,
+    rx: mpsc::Receiver<Queued>,
     /// Counters shared with the `Recorder` handle (queued, written, lost) for the stop report.
     shared: Arc<Shared>,
     /// `--data-dir`: the root under which `<workflow>/<day>/data.jsonl` files are written.
@@ -50,7 +50,7 @@ pub(crate) struct Writer {
     /// The open data files, by path. `None` only while lent to a blocking thread.
     cache: Option<FileCache>,
     /// Records received but not yet written (after a failure: the lines of the failed files).
-    pending: Vec<RecordLine>,
+    pending: Vec<Queued>,
     /// Cancelled when the stop budget is spent: stop retrying, count what is left as lost.
     give_up: CancellationToken,
     /// `interval` policy: when the dirty files must be synced next (`None`: nothing dirty).
@@ -63,7 +63,7 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub(crate) fn new(
-        rx: mpsc::Receiver<RecordLine>,
+        rx: mpsc::Receiver<Queued>,
         shared: Arc<Shared>,
         data_dir: Arc<PathBuf>,
         policy: FsyncPolicy,

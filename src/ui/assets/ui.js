@@ -1,0 +1,36 @@
+// MicroModel data page: the good / bad buttons of a record. POSTs the label as JSON to
+// /api/labels with the page's CSRF token in the x-csrf-token header. No dependencies.
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  var box = document.getElementById("labeller");
+  if (!box) return;
+  var status = document.getElementById("label-status");
+  var current = document.getElementById("label-current");
+  box.querySelectorAll("button[data-label]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var label = button.getAttribute("data-label");
+      var body = {
+        request_id: box.getAttribute("data-request-id"),
+        choice: Number(box.getAttribute("data-choice")),
+        label: label,
+        note: document.getElementById("label-note").value
+      };
+      status.textContent = "saving…";
+      fetch("/api/labels", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "content-type": "application/json", "x-csrf-token": box.getAttribute("data-csrf") },
+        body: JSON.stringify(body)
+      }).then(function (response) {
+        if (!response.ok) {
+          return response.text().then(function (t) { throw new Error(response.status + " " + t); });
+        }
+        status.textContent = "saved";
+        current.textContent = label === "none" ? "none" : label;
+        current.className = "label-" + label;
+      }).catch(function (error) {
+        status.textContent = "not saved: " + error.message;
+      });
+    });
+  });
+});

@@ -1,0 +1,102 @@
+//! Reading a day's labels for the page (`labels.jsonl` beside `data.jsonl`, lines of
+//! [`crate::labels::LabelLine`], docs/labels.md): the last line for a `(request_id, choice)`
+//! wins, and `none` un-labels. Bounded by the number of labelled records of the day.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::dataset::reader::{Line, LineReader};
+use crate::labels::{Label as Judgement, LabelLine};
+use crate::layout;
+
+/// The current label of one record choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    /// `good` or `bad`.
+    pub label: String,
+    /// The note given with it (may be empty).
+    pub note: String,
+    /// Free-form tags.
+    pub tags: Vec<String>,
+}
+
+/// The labels of one day folder, keyed by `(request_id, choice)`.
+#[derive(Debug, Default, Clone)]
+pub struct DayLabels(HashMap<(String, u32), Label>);
+
+impl DayLabels {
+    /// Reads `<day_dir>/labels.jsonl`; a missing file is no labels, unreadable lines are
+    /// skipped (a torn last line is a write in progress).
+    pub fn read(day_dir: &Path) -> DayLabels {
+        let mut out = HashMap::new();
+        let Ok(mut reader) = LineReader::open(&layout::labels_file_in(day_dir)) else {
+            return DayLabels(out);
+        };
+        while let Ok(Some((_, line))) = reader.next_line() {
+            let Line::Complete(bytes) = line else {
+                continue;
+            };
+            let Ok(entry) = serde_json::from_slice::<LabelLine>(bytes) else {
+                continue;
+            };
+            let key = (entry.request_id, entry.choice);
+            if entry.label == Judgement::None {
+                out.remove(&key);
+            } else {
+                out.insert(
+                    key,
+                    Label {
+                        label: entry.label.as_str().to_owned(),
+                        note: entry.note.unwrap_or_default(),
+                        tags: entry.tags,
+                    },
+                );
+            }
+        }
+        DayLabels(out)
+    }
+
+    /// The label of `request_id`'s choice `choice`, if any.
+    pub fn get(&self, request_id: &str, choice: u32) -> Option<&Label> {
+        self.0.get(&(request_id.to_owned(), choice))
+    }
+
+    /// How many choices carry a label (`good` or `bad`).
+    pub fn labelled(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    /// How many carry `label`.
+    pub fn count(&self, label: &str) -> u64 {
+        self.0.values().filter(|l| l.label == label).count() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_wins_and_none_unlabels() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            layout::labels_file_in(dir.path()),
+            concat!(
+                "{\"timestamp\":\"t\",\"request_id\":\"a\",\"label\":\"bad\",\"source\":\"api\"}\n",
+                "{\"timestamp\":\"t\",\"request_id\":\"a\",\"choice\":0,\"label\":\"good\",\"note\":\"ok\",\"source\":\"ui\"}\n",
+                "{\"timestamp\":\"t\",\"request_id\":\"b\",\"choice\":1,\"label\":\"bad\",\"source\":\"api\"}\n",
+                "{\"timestamp\":\"t\",\"request_id\":\"b\",\"choice\":1,\"label\":\"none\",\"source\":\"api\"}\n",
+                "not json\n",
+                "{\"timestamp\":\"t\",\"request_id\":\"c\",\"label\":\"good\"",
+            ),
+        )
+        .unwrap();
+        let labels = DayLabels::read(dir.path());
+        assert_eq!(labels.get("a", 0).unwrap().label, "good");
+        assert_eq!(labels.get("a", 0).unwrap().note, "ok");
+        assert!(labels.get("b", 1).is_none());
+        assert!(labels.get("c", 0).is_none());
+        assert_eq!(labels.labelled(), 1);
+        assert_eq!(labels.count("good"), 1);
+    }
+}

@@ -1,0 +1,215 @@
+//! The data page at `/ui/` on the admin listener (see `docs/ui.md`): server-rendered HTML
+//! (maud: compiled templates, escaping by default), one small script for the label buttons,
+//! CSS inline; nothing loaded from elsewhere.
+//!
+//! - [`token`]: `--admin-token` (literal or `env:NAME`), kept as a digest, constant-time check.
+//! - [`auth`]: the layer over the whole admin router: Bearer, Basic, session cookie, CSRF.
+//! - [`login`]: the login form and logout.
+//! - [`summary`]: per-file summaries cached by `(path, size, mtime)`; [`labels`]: a day's
+//!   `labels.jsonl`; [`text`]: message text for search and rows; [`overview_data`]: the overview's sums; [`query`]: the list and one record.
+//! - [`page`], [`overview`], [`records`], [`chat`], [`live`]: the pages.
+//!
+//! Data is read on blocking threads, one read at a time ([`UiState::reads`]), so a big scan
+//! never holds a runtime worker of the proxy and two open tabs do not scan twice at once.
+
+pub mod auth;
+pub mod chat;
+pub mod labels;
+pub mod live;
+pub mod login;
+pub mod overview;
+pub mod overview_data;
+pub mod page;
+pub mod query;
+pub mod records;
+pub mod summary;
+pub mod text;
+pub mod token;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use tokio::sync::{watch, Semaphore};
+
+use crate::admin::AdminState;
+use crate::config::Config;
+use crate::dataset::DatasetError;
+use auth::Csrf;
+use summary::SummaryCache;
+
+/// What the pages read.
+pub struct UiState {
+    /// The data folders shown (`--data-dir`).
+    pub data_dirs: Vec<PathBuf>,
+    /// The config in force, when known.
+    pub config: Option<watch::Receiver<Arc<Config>>>,
+    /// File summaries and day labels.
+    pub cache: Arc<SummaryCache>,
+    /// One data read at a time.
+    pub reads: Arc<Semaphore>,
+}
+
+impl UiState {
+    /// The pages over `data_dirs`, showing `config`.
+    pub fn new(data_dirs: Vec<PathBuf>, config: Option<watch::Receiver<Arc<Config>>>) -> UiState {
+        UiState {
+            data_dirs,
+            config,
+            cache: Arc::new(SummaryCache::default()),
+            reads: Arc::new(Semaphore::new(1)),
+        }
+    }
+}
+
+/// The `/ui` routes (merged into the admin router, behind its auth layer).
+pub fn router() -> Router<Arc<AdminState>> {
+    Router::new()
+        .route("/ui", get(|| async { Redirect::permanent("/ui/") }))
+        .route("/ui/", get(overview_page))
+        .route("/ui/records", get(records_page))
+        .route("/ui/record/{workflow}/{day}/{line}", get(record_page))
+        .route("/ui/live", get(live_page))
+        .route("/ui/ui.js", get(script))
+        .route("/ui/login", get(login::show).post(login::submit))
+        .route("/ui/logout", axum::routing::post(login::logout))
+}
+
+/// Runs `read` on a blocking thread, after the previous read finished.
+async fn read<T, F>(state: &Arc<AdminState>, read: F) -> Result<T, Response>
+where
+    T: Send + 'static,
+    F: FnOnce(&[PathBuf], &SummaryCache) -> Result<T, DatasetError> + Send + 'static,
+{
+    let permit = Arc::clone(&state.ui.reads)
+        .acquire_owned()
+        .await
+        .map_err(|_| page::error_page(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
+    let (dirs, cache) = (state.ui.data_dirs.clone(), Arc::clone(&state.ui.cache));
+    let joined = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        read(&dirs, &cache)
+    })
+    .await;
+    match joined {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "The data page could not read the data folder.");
+            Err(page::error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &error.to_string(),
+            ))
+        }
+        Err(_) => Err(page::error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the read failed",
+        )),
+    }
+}
+
+fn csrf(extension: Option<Extension<Csrf>>) -> String {
+    extension.map(|Extension(Csrf(c))| c).unwrap_or_default()
+}
+
+async fn overview_page(
+    State(state): State<Arc<AdminState>>,
+    csrf_token: Option<Extension<Csrf>>,
+    Query(range): Query<overview::Range>,
+) -> Response {
+    let (since, until) = range.days();
+    match read(&state, move |dirs, cache| {
+        overview_data::build(dirs, cache, since, until)
+    })
+    .await
+    {
+        Ok(data) => page::respond(StatusCode::OK, overview::render(&data, &csrf(csrf_token))),
+        Err(response) => response,
+    }
+}
+
+async fn records_page(
+    State(state): State<Arc<AdminState>>,
+    csrf_token: Option<Extension<Csrf>>,
+    Query(filter): Query<query::Filter>,
+) -> Response {
+    let wanted = filter.clone();
+    let listed = read(&state, move |dirs, cache| {
+        let page = query::list(dirs, cache, &wanted)?;
+        let scanned = crate::dataset::scan::scan(dirs, &Default::default())?;
+        let mut workflows: Vec<String> = scanned.files.into_iter().map(|f| f.workflow).collect();
+        workflows.sort();
+        workflows.dedup();
+        Ok((page, workflows))
+    })
+    .await;
+    match listed {
+        Ok((page, workflows)) => page::respond(
+            StatusCode::OK,
+            records::render(&filter, &page, &workflows, &csrf(csrf_token)),
+        ),
+        Err(response) => response,
+    }
+}
+
+/// `?src=` of a record link: the data folder's index.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Source {
+    src: usize,
+}
+
+async fn record_page(
+    State(state): State<Arc<AdminState>>,
+    csrf_token: Option<Extension<Csrf>>,
+    Path((workflow, day, line)): Path<(String, String, u64)>,
+    Query(source): Query<Source>,
+) -> Response {
+    let Ok(date) = crate::dataset::scan::parse_day(&day) else {
+        return page::error_page(StatusCode::NOT_FOUND, "no such day");
+    };
+    let place = query::Place {
+        workflow,
+        date,
+        source: source.src,
+        line,
+    };
+    let wanted = place.clone();
+    match read(&state, move |dirs, cache| query::find(dirs, cache, &wanted)).await {
+        Ok(Some(found)) => page::respond(
+            StatusCode::OK,
+            chat::render(&found, &place, &csrf(csrf_token)),
+        ),
+        Ok(None) => page::error_page(StatusCode::NOT_FOUND, "no such record"),
+        Err(response) => response,
+    }
+}
+
+async fn live_page(
+    State(state): State<Arc<AdminState>>,
+    csrf_token: Option<Extension<Csrf>>,
+) -> Response {
+    state.metrics.run_upkeep();
+    let text = state.metrics.render();
+    let config = state.ui.config.as_ref().map(|rx| Arc::clone(&rx.borrow()));
+    page::respond(
+        StatusCode::OK,
+        live::render(
+            &text,
+            config.as_ref(),
+            &state.ui.data_dirs,
+            &csrf(csrf_token),
+        ),
+    )
+}
+
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("assets/ui.js"),
+    )
+        .into_response()
+}

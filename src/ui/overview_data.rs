@@ -1,0 +1,90 @@
+//! The overview's numbers: per workflow and day, the cached file summaries and day labels
+//! added up over the selected range.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use super::summary::{FileSummary, SummaryCache};
+use crate::dataset::scan::{scan, DataFile, Selection};
+use crate::dataset::DatasetError;
+
+/// One workflow's numbers over the range.
+#[derive(Debug, Default)]
+pub struct WorkflowOverview {
+    /// Everything added up.
+    pub total: FileSummary,
+    /// Records per day (days with data only).
+    pub per_day: BTreeMap<NaiveDate, u64>,
+    /// Labelled choices (`good` or `bad`).
+    pub labelled: u64,
+    /// Of those, `good`.
+    pub good: u64,
+    /// Of those, `bad`.
+    pub bad: u64,
+}
+
+/// The overview of a range.
+#[derive(Debug, Default)]
+pub struct Overview {
+    /// Per workflow folder.
+    pub workflows: BTreeMap<String, WorkflowOverview>,
+    /// The range shown (inclusive).
+    pub since: Option<NaiveDate>,
+    /// The range shown (inclusive).
+    pub until: Option<NaiveDate>,
+    /// Every day that has data, in any workflow (for the range picker).
+    pub first_day: Option<NaiveDate>,
+    /// The newest day with data.
+    pub last_day: Option<NaiveDate>,
+    /// Bytes of the files in the range.
+    pub bytes: u64,
+    /// Data files in the range.
+    pub files: usize,
+}
+
+/// Days shown when no range is given: the 30 days up to the newest with data.
+pub const DEFAULT_DAYS: i64 = 30;
+
+/// Builds the overview (blocking: run it on a blocking thread).
+pub fn build(
+    dirs: &[PathBuf],
+    cache: &SummaryCache,
+    since: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+) -> Result<Overview, DatasetError> {
+    let all = scan(dirs, &Selection::default())?;
+    let first_day = all.files.first().map(|f| f.date);
+    let last_day = all.files.last().map(|f| f.date);
+    let until = until.or(last_day);
+    let since = since.or_else(|| {
+        let end = until?;
+        end.checked_sub_signed(chrono::Duration::days(DEFAULT_DAYS - 1))
+    });
+    let mut out = Overview {
+        since,
+        until,
+        first_day,
+        last_day,
+        ..Overview::default()
+    };
+    let wanted =
+        |f: &&DataFile| since.map_or(true, |s| f.date >= s) && until.map_or(true, |u| f.date <= u);
+    for file in all.files.iter().filter(wanted) {
+        let summary = cache.file(&file.path)?;
+        let labels = match file.path.parent() {
+            Some(day_dir) => cache.labels(day_dir),
+            None => continue,
+        };
+        let workflow = out.workflows.entry(file.workflow.clone()).or_default();
+        workflow.total.add(&summary);
+        *workflow.per_day.entry(file.date).or_default() += summary.records;
+        workflow.labelled += labels.labelled();
+        workflow.good += labels.count("good");
+        workflow.bad += labels.count("bad");
+        out.bytes += file.len;
+        out.files += 1;
+    }
+    Ok(out)
+}

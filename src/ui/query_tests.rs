@@ -1,0 +1,119 @@
+//! The list's paging and filters over a small data folder.
+
+use super::*;
+
+fn write_day(root: &std::path::Path, day: &str, lines: &[(u32, &str, &str)]) {
+    let dir = root.join("w").join(day);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = String::new();
+    for (n, model, content) in lines {
+        let line = serde_json::json!({"messages": [
+            {"role": "user", "content": content},
+            {"role": "assistant", "content": format!("answer {n}")}],
+            "timestamp": "2025-08-24T10:00:00Z", "endpoint": "/v1/chat/completions",
+            "model": model, "workflow_id": "w", "request_id": format!("r{n}")});
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    text.push_str("torn");
+    std::fs::write(dir.join("data.jsonl"), text).unwrap();
+}
+
+fn answers(page: &Page) -> Vec<String> {
+    page.rows.iter().map(|r| r.answer.clone()).collect()
+}
+
+#[test]
+fn newest_first_paged_and_filtered() {
+    let root = tempfile::tempdir().unwrap();
+    let many: Vec<(u32, &str, &str)> = (0..60).map(|n| (n, "a", "hello")).collect();
+    write_day(root.path(), "23-08-2025", &many);
+    write_day(
+        root.path(),
+        "24-08-2025",
+        &[(100, "b", "Find the NEEDLE here"), (101, "a", "x")],
+    );
+    std::fs::write(
+        root.path().join("w/23-08-2025/labels.jsonl"),
+        concat!(
+            "{\"timestamp\":\"t\",\"request_id\":\"r5\",\"label\":\"good\",\"source\":\"ui\"}\n",
+            "{\"timestamp\":\"t\",\"request_id\":\"r6\",\"label\":\"bad\",\"source\":\"api\"}\n"
+        ),
+    )
+    .unwrap();
+    let dirs = vec![root.path().to_path_buf()];
+    let cache = SummaryCache::default();
+    let first = list(&dirs, &cache, &Filter::default()).unwrap();
+    assert_eq!(first.rows.len(), PER_PAGE);
+    assert!(first.has_more);
+    assert_eq!(
+        answers(&first)[..3],
+        ["answer 101", "answer 100", "answer 59"]
+    );
+    let second = list(
+        &dirs,
+        &cache,
+        &Filter {
+            page: 1,
+            ..Filter::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(second.rows.len(), 12);
+    assert!(!second.has_more);
+    assert_eq!(second.rows.last().unwrap().answer, "answer 0");
+    let model = list(
+        &dirs,
+        &cache,
+        &Filter {
+            model: "b".into(),
+            ..Filter::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(answers(&model), ["answer 100"]);
+    let q = list(
+        &dirs,
+        &cache,
+        &Filter {
+            q: "needle".into(),
+            ..Filter::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(answers(&q), ["answer 100"]);
+    let good = list(
+        &dirs,
+        &cache,
+        &Filter {
+            label: "good".into(),
+            ..Filter::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(answers(&good), ["answer 5"]);
+    assert_eq!(good.rows[0].label.as_ref().unwrap().label, "good");
+    let labelled = list(
+        &dirs,
+        &cache,
+        &Filter {
+            label: "labelled".into(),
+            ..Filter::default()
+        },
+    );
+    assert_eq!(answers(&labelled.unwrap()), ["answer 6", "answer 5"]);
+    let day = list(
+        &dirs,
+        &cache,
+        &Filter {
+            day: "2025-08-24".into(),
+            ..Filter::default()
+        },
+    );
+    assert_eq!(day.unwrap().rows.len(), 2);
+    let place = first.rows[1].place.clone();
+    let found = find(&dirs, &cache, &place).unwrap().unwrap();
+    assert_eq!(found.record.request_id(), Some("r100"));
+    let missing = Place { line: 999, ..place };
+    assert!(find(&dirs, &cache, &missing).unwrap().is_none());
+}

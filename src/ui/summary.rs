@@ -1,0 +1,239 @@
+//! Per-file summaries for the overview, cached by `(path, size, mtime)`: a data file is read
+//! once (line by line, bounded memory) and again only when it changed, so after the first scan
+//! an overview of a large data folder costs one `stat` per file.
+//!
+//! A line counts as a record when it is a JSON object with `messages`, `model` and
+//! `workflow_id` (a lighter check than `validate`'s, for speed: only the summed fields are
+//! decoded). Tokens are counted once per `request_id` within a file, as `stats` does.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+
+use super::labels::DayLabels;
+use crate::dataset::reader::{Line, LineReader};
+use crate::dataset::DatasetError;
+
+/// The fields a summary (and the list's filters) read from a record line.
+#[derive(Debug, Deserialize)]
+pub struct Light<'a> {
+    /// Presence only.
+    #[serde(default)]
+    pub messages: Option<IgnoredAny>,
+    /// `model`.
+    #[serde(borrow, default)]
+    pub model: Option<std::borrow::Cow<'a, str>>,
+    /// `workflow_id`.
+    #[serde(borrow, default)]
+    pub workflow_id: Option<std::borrow::Cow<'a, str>>,
+    /// `endpoint`.
+    #[serde(borrow, default)]
+    pub endpoint: Option<std::borrow::Cow<'a, str>>,
+    /// `finish_reason`.
+    #[serde(borrow, default)]
+    pub finish_reason: Option<std::borrow::Cow<'a, str>>,
+    /// `request_id`.
+    #[serde(borrow, default)]
+    pub request_id: Option<std::borrow::Cow<'a, str>>,
+    /// `stream`.
+    #[serde(default)]
+    pub stream: Option<bool>,
+    /// `usage` token counts.
+    #[serde(default)]
+    pub usage: Option<Usage>,
+}
+
+/// `usage`'s counts.
+#[derive(Debug, Default, Deserialize)]
+pub struct Usage {
+    /// `prompt_tokens`.
+    #[serde(default)]
+    pub prompt_tokens: Option<u64>,
+    /// `completion_tokens`.
+    #[serde(default)]
+    pub completion_tokens: Option<u64>,
+}
+
+impl<'a> Light<'a> {
+    /// Decodes a line; `None` when it is not a record.
+    pub fn parse(line: &'a [u8]) -> Option<Light<'a>> {
+        let light: Light<'a> = serde_json::from_slice(line).ok()?;
+        (light.messages.is_some() && light.model.is_some() && light.workflow_id.is_some())
+            .then_some(light)
+    }
+}
+
+/// What one data file holds.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct FileSummary {
+    /// Record lines.
+    pub records: u64,
+    /// Lines that are not records (a torn last line included).
+    pub invalid: u64,
+    /// Sum of `usage.prompt_tokens`, once per request.
+    pub prompt_tokens: u64,
+    /// Sum of `usage.completion_tokens`, once per request.
+    pub completion_tokens: u64,
+    /// Records per model.
+    pub models: BTreeMap<String, u64>,
+    /// Records per finish reason (`none` for null or missing).
+    pub finish_reasons: BTreeMap<String, u64>,
+    /// Records per endpoint.
+    pub endpoints: BTreeMap<String, u64>,
+    /// Streamed records.
+    pub streamed: u64,
+}
+
+impl FileSummary {
+    /// Reads `path` once, line by line.
+    pub fn read(path: &Path) -> Result<FileSummary, DatasetError> {
+        let mut out = FileSummary::default();
+        let mut seen = HashSet::new();
+        let mut reader = LineReader::open(path)?;
+        while let Some((_, line)) = reader.next_line()? {
+            let Line::Complete(bytes) = line else {
+                out.invalid += 1;
+                continue;
+            };
+            let Some(light) = Light::parse(bytes) else {
+                out.invalid += 1;
+                continue;
+            };
+            out.records += 1;
+            bump(&mut out.models, light.model.as_deref().unwrap_or(""));
+            bump(
+                &mut out.finish_reasons,
+                light.finish_reason.as_deref().unwrap_or("none"),
+            );
+            bump(&mut out.endpoints, light.endpoint.as_deref().unwrap_or(""));
+            if light.stream == Some(true) {
+                out.streamed += 1;
+            }
+            let first = match light.request_id.as_deref() {
+                Some(id) => seen.insert(xxhash_rust::xxh3::xxh3_64(id.as_bytes())),
+                None => true,
+            };
+            if let (true, Some(usage)) = (first, light.usage) {
+                out.prompt_tokens += usage.prompt_tokens.unwrap_or(0);
+                out.completion_tokens += usage.completion_tokens.unwrap_or(0);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: &FileSummary) {
+        self.records += other.records;
+        self.invalid += other.invalid;
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.streamed += other.streamed;
+        for (into, from) in [
+            (&mut self.models, &other.models),
+            (&mut self.finish_reasons, &other.finish_reasons),
+            (&mut self.endpoints, &other.endpoints),
+        ] {
+            for (k, v) in from {
+                *into.entry(k.clone()).or_default() += v;
+            }
+        }
+    }
+}
+
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_owned(), 1);
+        }
+    }
+}
+
+type Stamp = (u64, Option<SystemTime>);
+
+/// The cache of file summaries and day labels.
+#[derive(Default)]
+pub struct SummaryCache {
+    files: Mutex<HashMap<PathBuf, (Stamp, Arc<FileSummary>)>>,
+    labels: Mutex<HashMap<PathBuf, (Stamp, Arc<DayLabels>)>>,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()))
+}
+
+impl SummaryCache {
+    /// The summary of `path`, read again only when its size or mtime changed.
+    pub fn file(&self, path: &Path) -> Result<Arc<FileSummary>, DatasetError> {
+        let now = stamp(path);
+        if let Some(now) = now {
+            let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((then, summary)) = files.get(path) {
+                if *then == now {
+                    return Ok(Arc::clone(summary));
+                }
+            }
+        }
+        let summary = Arc::new(FileSummary::read(path)?);
+        if let Some(now) = now {
+            let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+            files.insert(path.to_path_buf(), (now, Arc::clone(&summary)));
+        }
+        Ok(summary)
+    }
+
+    /// The labels of `day_dir`, read again only when `labels.jsonl` changed.
+    pub fn labels(&self, day_dir: &Path) -> Arc<DayLabels> {
+        let path = crate::layout::labels_file_in(day_dir);
+        let Some(now) = stamp(&path) else {
+            return Arc::new(DayLabels::default());
+        };
+        let mut labels = self.labels.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((then, day)) = labels.get(&path) {
+            if *then == now {
+                return Arc::clone(day);
+            }
+        }
+        let day = Arc::new(DayLabels::read(day_dir));
+        labels.insert(path, (now, Arc::clone(&day)));
+        day
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.jsonl");
+        let line = |id: &str, model: &str, stream: bool| {
+            format!(
+                "{{\"messages\":[],\"model\":\"{model}\",\"workflow_id\":\"w\",\"endpoint\":\"/v1/chat/completions\",\
+                 \"finish_reason\":\"stop\",\"stream\":{stream},\"request_id\":\"{id}\",\
+                 \"usage\":{{\"prompt_tokens\":3,\"completion_tokens\":4}}}}\n"
+            )
+        };
+        let text = format!(
+            "{}{}{}oops\n",
+            line("a", "m1", true),
+            line("a", "m1", true),
+            line("b", "m2", false)
+        );
+        std::fs::write(&path, text).unwrap();
+        let cache = SummaryCache::default();
+        let s = cache.file(&path).unwrap();
+        assert_eq!((s.records, s.invalid, s.streamed), (3, 1, 2));
+        assert_eq!((s.prompt_tokens, s.completion_tokens), (6, 8));
+        assert_eq!(s.models["m1"], 2);
+        assert!(Arc::ptr_eq(&s, &cache.file(&path).unwrap()));
+        std::fs::write(&path, line("c", "m3", false)).unwrap();
+        assert_eq!(cache.file(&path).unwrap().records, 1);
+    }
+}
