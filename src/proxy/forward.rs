@@ -113,7 +113,12 @@ pub async fn recorded(
         shared: Arc::clone(shared),
         held,
     });
-    Ok(respond(upstream, &workflow, recording, sse))
+    let recorded = recording.is_some();
+    let response = respond(upstream, &workflow, recording, sse);
+    if recorded {
+        return Ok(super::request_id::with_request_id(response, sse).await);
+    }
+    Ok(response)
 }
 
 /// Any other `/v1/*` request: streamed both ways, not recorded.
