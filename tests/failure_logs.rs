@@ -173,12 +173,10 @@ async fn a_broken_or_silent_body_is_logged_with_the_status_already_sent() {
         "choices": [{"index": 0, "delta": {"content": "Par"}, "finish_reason": null}]});
     let event = sse_events(&[chunk])[0].clone();
 
-    // The head goes out once the first event is there (it names the record's id).
-    let pending = tokio::spawn(chat(port, true));
+    let response = chat(port, true).await;
+    assert_eq!(response.status(), 200);
     let handle = handles.recv().await.expect("stream");
     handle.send(event.clone());
-    let response = pending.await.expect("join");
-    assert_eq!(response.status(), 200);
     handle.fail();
     let _ = response.bytes().await;
     let line = wait_failure(&proxy, "broken_body", |_| true);
@@ -186,10 +184,9 @@ async fn a_broken_or_silent_body_is_logged_with_the_status_already_sent() {
     assert_eq!(line["workflow"], "w");
 
     // Headers and one chunk, then silence past TIMEOUT_SECONDS.
-    let pending = tokio::spawn(chat(port, true));
+    let response = chat(port, true).await;
     let handle = handles.recv().await.expect("stream");
     handle.send(event);
-    let response = pending.await.expect("join");
     let _ = response.bytes().await;
     let line = wait_failure(&proxy, "idle_timeout", |_| true);
     assert_eq!(line["status"], 200);

@@ -113,7 +113,7 @@ pub async fn recorded(
         shared: Arc::clone(shared),
         held,
     });
-    let recorded = recording.is_some();
+    let recorded = recording.is_some() && (!sse || super::request_id::HOLD_STREAM_HEADS);
     let response = respond(upstream, &workflow, recording, sse);
     if recorded {
         return Ok(super::request_id::with_request_id(response, sse).await);
