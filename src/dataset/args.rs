@@ -66,6 +66,15 @@ pub struct ExportArgs {
     /// Export `partial` records too (part of their conversation was not captured).
     #[arg(long)]
     pub keep_partial: bool,
+    /// Only records whose last label is this (`none`: unlabelled; repeatable: any of them).
+    #[arg(long = "label", value_enum)]
+    pub labels: Vec<LabelArg>,
+    /// Leave out records whose last label is this (repeatable).
+    #[arg(long = "exclude-label", value_enum)]
+    pub exclude_labels: Vec<LabelArg>,
+    /// Only records whose last label has this tag (repeatable: any of them).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
     /// Write assistant messages' reasoning as `reasoning_content` (`keep`) or not (`drop`).
     /// Default: `keep` for chatml and hf, `drop` for openai and sharegpt.
     #[arg(long, value_enum)]
@@ -163,4 +172,36 @@ pub struct ValidateArgs {
     /// (`file:line: redact-check: email (2)`); a find makes the exit status 1.
     #[arg(long)]
     pub redact_check: bool,
+}
+
+/// A label value on the command line (docs/labels.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LabelArg {
+    /// Labelled good.
+    Good,
+    /// Labelled bad.
+    Bad,
+    /// Not labelled (or labelled `none`).
+    None,
+}
+
+impl From<LabelArg> for crate::labels::Label {
+    fn from(arg: LabelArg) -> Self {
+        match arg {
+            LabelArg::Good => crate::labels::Label::Good,
+            LabelArg::Bad => crate::labels::Label::Bad,
+            LabelArg::None => crate::labels::Label::None,
+        }
+    }
+}
+
+impl ExportArgs {
+    /// The label filters asked for.
+    pub fn label_filter(&self) -> super::labels::LabelFilter {
+        super::labels::LabelFilter {
+            want: self.labels.iter().map(|&l| l.into()).collect(),
+            exclude: self.exclude_labels.iter().map(|&l| l.into()).collect(),
+            tags: self.tags.clone(),
+        }
+    }
 }

@@ -14,6 +14,7 @@ use super::chain::ChainIndex;
 use super::error::DatasetError;
 use super::filter::{Filter, Skip};
 use super::formats::write_line;
+use super::labels::DayLabels;
 use super::merge::{DayMerge, Event};
 use super::output::Output;
 use super::progress::Progress;
@@ -122,6 +123,7 @@ pub fn export(args: &ExportArgs) -> Result<Summary, DatasetError> {
     let scan = scan(&args.data_dirs, &selection)?;
     let mut output = Output::create(args.out.as_deref(), args.split, args.seed)?;
     let mut filter = Filter::new(args);
+    let label_filter = args.label_filter();
     let reasoning = args.reasoning();
     let mut summary = Summary {
         files: scan.files.len(),
@@ -143,6 +145,11 @@ pub fn export(args: &ExportArgs) -> Result<Summary, DatasetError> {
     let mut written = 0u64;
     let mut buf = Vec::with_capacity(8192);
     for day in scan.by_date() {
+        // Read once per day folder, only when a label filter asks for them.
+        let mut labels = match label_filter.active() {
+            true => DayLabels::read(&args.data_dirs, day)?,
+            false => DayLabels::default(),
+        };
         let mut merge = DayMerge::open(day)?;
         while let Some(event) = merge.next_event()? {
             summary.lines += 1;
@@ -167,6 +174,13 @@ pub fn export(args: &ExportArgs) -> Result<Summary, DatasetError> {
                 }
                 Event::Record { raw, record, .. } => {
                     buf.clear();
+                    if label_filter.active() {
+                        if let Err(skip) = label_filter.check(labels.of(&record)) {
+                            *summary.skipped.entry(skip).or_default() += 1;
+                            progress.tick(bytes_before + merge.bytes(), written);
+                            continue;
+                        }
+                    }
                     let (raw, record) = match ChainIndex::wants(&record) {
                         false => (raw, record),
                         true => match chains

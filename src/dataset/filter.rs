@@ -33,6 +33,12 @@ pub enum Skip {
     Partial,
     /// A Responses turn whose `previous_response_id` names no record in the selected data.
     NoHistory,
+    /// `--label`: the record's last label is not one of those asked for.
+    Label,
+    /// `--exclude-label`: the record's last label is excluded.
+    ExcludedLabel,
+    /// `--tag`: the record's last label has none of the tags.
+    Tag,
 }
 
 impl fmt::Display for Skip {
@@ -47,6 +53,9 @@ impl fmt::Display for Skip {
             Skip::Unconvertible(why) => write!(f, "format cannot express: {why}"),
             Skip::Duplicate => f.write_str("duplicate"),
             Skip::Partial => f.write_str("partial (history not captured)"),
+            Skip::Label => f.write_str("label"),
+            Skip::ExcludedLabel => f.write_str("excluded label"),
+            Skip::Tag => f.write_str("tag"),
             Skip::NoHistory => {
                 f.write_str("history not captured (previous_response_id not in the selected data)")
             }

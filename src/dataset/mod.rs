@@ -15,6 +15,7 @@
 //! - [`formats`]: the output formats `chatml`, `openai` and `sharegpt`.
 //! - `hf`: the `hf` format, fixed columns that Hugging Face `datasets` loads from any mix
 //!   of files.
+//! - [`labels`]: the `labels.jsonl` of a day joined to its records; `--label`, `--exclude-label`, `--tag`.
 //! - [`reasoning`]: `--reasoning keep|drop` and the normalisation to `reasoning_content`.
 //! - [`merge`]: one day's files of every workflow and replica merged by timestamp.
 //! - [`output`]: the output file(s): written beside the target and renamed when complete.
@@ -29,6 +30,7 @@ pub mod export;
 pub mod filter;
 pub mod formats;
 mod hf;
+pub mod labels;
 pub mod merge;
 pub mod output;
 mod progress;

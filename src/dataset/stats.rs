@@ -14,9 +14,11 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::args::StatsArgs;
 use super::error::DatasetError;
+use super::labels::DayLabels;
 use super::reader::{Line, LineReader};
 use super::record::Record;
 use super::scan::{scan, Selection};
+use crate::labels::Label;
 use crate::layout;
 
 /// Counts of one workflow's day (or of everything, for the total).
@@ -50,6 +52,12 @@ pub struct DayStats {
     pub prompt_tokens: u64,
     /// Sum of `usage.completion_tokens` (once per request).
     pub completion_tokens: u64,
+    /// Records whose last label is `good` (docs/labels.md).
+    pub labelled_good: u64,
+    /// Records whose last label is `bad`.
+    pub labelled_bad: u64,
+    /// Records without a label (or whose last label is `none`).
+    pub unlabelled: u64,
 }
 
 impl DayStats {
@@ -67,6 +75,9 @@ impl DayStats {
         self.tool_calls += other.tool_calls;
         self.prompt_tokens += other.prompt_tokens;
         self.completion_tokens += other.completion_tokens;
+        self.labelled_good += other.labelled_good;
+        self.labelled_bad += other.labelled_bad;
+        self.unlabelled += other.unlabelled;
     }
 
     fn finish(&mut self) {
@@ -102,19 +113,22 @@ pub fn run(args: &StatsArgs) -> anyhow::Result<i32> {
 /// Reads every data file of `data_dirs` once.
 pub fn collect(data_dirs: &[std::path::PathBuf]) -> Result<Stats, DatasetError> {
     let scan = scan(data_dirs, &Selection::default())?;
-    let mut days: BTreeMap<(String, chrono::NaiveDate), (DayStats, HashSet<u64>)> = BTreeMap::new();
+    type Day = (DayStats, HashSet<u64>, DayLabels);
+    let mut days: BTreeMap<(String, chrono::NaiveDate), Day> = BTreeMap::new();
     for file in &scan.files {
-        let (day, seen) = days
-            .entry((file.workflow.clone(), file.date))
-            .or_insert_with(|| {
-                let stats = DayStats {
-                    workflow: file.workflow.clone(),
-                    date: file.date.format("%Y-%m-%d").to_string(),
-                    folder: layout::day_folder_name(file.date),
-                    ..DayStats::default()
-                };
-                (stats, HashSet::new())
-            });
+        let key = (file.workflow.clone(), file.date);
+        if !days.contains_key(&key) {
+            // Read once per workflow and day, from every data folder.
+            let labels = DayLabels::read(data_dirs, std::slice::from_ref(file))?;
+            let stats = DayStats {
+                workflow: file.workflow.clone(),
+                date: file.date.format("%Y-%m-%d").to_string(),
+                folder: layout::day_folder_name(file.date),
+                ..DayStats::default()
+            };
+            days.insert(key.clone(), (stats, HashSet::new(), labels));
+        }
+        let (day, seen, labels) = days.get_mut(&key).expect("inserted above");
         let mut reader = LineReader::open(&file.path)?;
         while let Some((_, line)) = reader.next_line()? {
             let record = match line {
@@ -122,7 +136,14 @@ pub fn collect(data_dirs: &[std::path::PathBuf]) -> Result<Stats, DatasetError> 
                 Line::Torn(_) => None,
             };
             match record {
-                Some(record) => count(day, seen, &record),
+                Some(record) => {
+                    count(day, seen, &record);
+                    match labels.of(&record).map(|l| l.label) {
+                        Some(Label::Good) => day.labelled_good += 1,
+                        Some(Label::Bad) => day.labelled_bad += 1,
+                        _ => day.unlabelled += 1,
+                    }
+                }
                 None => day.invalid += 1,
             }
         }
@@ -137,7 +158,7 @@ pub fn collect(data_dirs: &[std::path::PathBuf]) -> Result<Stats, DatasetError> 
         },
         ..Stats::default()
     };
-    for (_, (mut day, _)) in days {
+    for (_, (mut day, _, _)) in days {
         day.finish();
         stats.total.add(&day);
         stats.days.push(day);
@@ -197,6 +218,11 @@ pub fn render(stats: &Stats) -> String {
         }
         let _ = writeln!(out, "  models: {}", counts(&day.models));
         let _ = writeln!(out, "  finish reasons: {}", counts(&day.finish_reasons));
+        let _ = writeln!(
+            out,
+            "  labels: good {}, bad {}, unlabelled {}",
+            day.labelled_good, day.labelled_bad, day.unlabelled
+        );
     }
     out
 }

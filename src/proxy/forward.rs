@@ -126,7 +126,12 @@ pub async fn recorded(
         shared: Arc::clone(shared),
         held,
     });
-    Ok(respond(upstream, &workflow, recording, sse))
+    let recorded = recording.is_some() && (!sse || super::request_id::HOLD_STREAM_HEADS);
+    let response = respond(upstream, &workflow, recording, sse);
+    if recorded {
+        return Ok(super::request_id::with_request_id(response, sse).await);
+    }
+    Ok(response)
 }
 
 /// Any other `/v1/*` request: streamed both ways, not recorded.

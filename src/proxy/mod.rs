@@ -3,6 +3,7 @@
 //! - [`state`]: process-wide [`Shared`] state and the per-listener swappable [`Route`].
 //! - [`forward`]: forwarding of recorded and pass-through requests.
 //! - [`body`]: the response body tee (bytes passed on and to the record, idle timeout).
+//! - [`request_id`] (and `first_id`): the `x-micromodel-request-id` header of recorded answers.
 //! - [`recording`]: an answer being recorded, and what becomes of it when it ends.
 //! - [`budget`]: the process-wide budget for request bodies held in memory.
 //! - [`headers`]: hop-by-hop filtering.
@@ -20,6 +21,7 @@ pub mod budget;
 pub mod error;
 pub mod failure_log;
 pub mod feedback;
+mod first_id;
 pub mod forward;
 mod guard;
 pub mod headers;
@@ -27,6 +29,7 @@ mod not_recorded;
 pub mod path;
 pub mod recording;
 mod redaction;
+pub mod request_id;
 pub mod state;
 
 use std::sync::Arc;

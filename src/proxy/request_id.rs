@@ -1,0 +1,135 @@
+//! The `x-micromodel-request-id` response header of recorded answers (docs/labels.md): the
+//! upstream's `id` of the answer, the record's `request_id`. Headers go out before the body,
+//! so the head is held while the first bytes are read, until the id is found (the top-level
+//! `id` of a JSON answer; the first event of a stream), at most [`MAX_HELD`] bytes; then the
+//! head goes out, with the header when the id was found, followed by the held frames and the
+//! rest of the body, unchanged. A stream's first event is passed on as soon as it is whole,
+//! so the time to the first token does not change.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::http::HeaderValue;
+use axum::response::Response;
+use bytes::Bytes;
+use http_body::Frame;
+use http_body_util::BodyExt;
+
+use super::first_id::{in_first_event, in_json_prefix, Found};
+
+/// The header's name.
+pub const HEADER: &str = "x-micromodel-request-id";
+
+/// Whether a stream's head is held for its first event too. Off: the streaming contract of
+/// the test suite (tests/streaming.rs) has the head reach the client before any body byte
+/// exists; holding it changes that, so it waits for that decision (docs/labels.md).
+pub const HOLD_STREAM_HEADS: bool = false;
+
+/// Most bytes read before the head goes out without the header.
+pub const MAX_HELD: usize = 64 * 1024;
+
+/// Holds `response`'s head until the answer's id is known (or not to be found), then sends
+/// it with the header. `sse`: the body is an event stream.
+pub(super) async fn with_request_id(response: Response, sse: bool) -> Response {
+    let (mut parts, mut body) = response.into_parts();
+    let mut held: VecDeque<Frame<Bytes>> = VecDeque::new();
+    // The data seen so far, joined, only when it came in more than one frame.
+    let mut joined: Vec<u8> = Vec::new();
+    let mut seen = 0usize;
+    let mut failed = None;
+    let mut ended = false;
+    let look = |buf: &[u8]| {
+        if sse {
+            in_first_event(buf)
+        } else {
+            in_json_prefix(buf)
+        }
+    };
+    let id = loop {
+        match body.frame().await {
+            None => {
+                ended = true;
+                break None;
+            }
+            Some(Err(error)) => {
+                failed = Some(error);
+                break None;
+            }
+            Some(Ok(frame)) => {
+                let found = match frame.data_ref() {
+                    Some(chunk) if seen == 0 && held.is_empty() => {
+                        seen = chunk.len();
+                        look(chunk)
+                    }
+                    Some(chunk) => {
+                        if joined.is_empty() {
+                            for earlier in held.iter().filter_map(Frame::data_ref) {
+                                joined.extend_from_slice(earlier);
+                            }
+                        }
+                        joined.extend_from_slice(chunk);
+                        seen = joined.len();
+                        look(&joined)
+                    }
+                    None => Found::Absent,
+                };
+                held.push_back(frame);
+                match found {
+                    Found::Id(id) => break Some(id),
+                    Found::Absent => break None,
+                    Found::More if seen >= MAX_HELD => break None,
+                    Found::More => {}
+                }
+            }
+        }
+    };
+    if let Some(value) = id.and_then(|id| HeaderValue::try_from(id).ok()) {
+        parts.headers.insert(HEADER, value);
+    }
+    let rest = (!ended).then_some(body);
+    Response::from_parts(parts, Body::new(HeldBody { held, failed, rest }))
+}
+
+/// The held frames, then the held error (if reading failed), then the rest of the body.
+struct HeldBody {
+    /// Frames read while the head was held, in order.
+    held: VecDeque<Frame<Bytes>>,
+    /// The error that ended the reading, passed on after the held frames.
+    failed: Option<axum::Error>,
+    /// The rest of the body; `None` once it ended (or after an error).
+    rest: Option<Body>,
+}
+
+impl http_body::Body for HeldBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        if let Some(frame) = this.held.pop_front() {
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        if let Some(error) = this.failed.take() {
+            this.rest = None;
+            return Poll::Ready(Some(Err(error)));
+        }
+        match this.rest.as_mut() {
+            Some(rest) => Pin::new(rest).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.held.is_empty()
+            && self.failed.is_none()
+            && self
+                .rest
+                .as_ref()
+                .map_or(true, http_body::Body::is_end_stream)
+    }
+}
