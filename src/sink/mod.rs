@@ -36,6 +36,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+pub use crate::layout::Compression;
 pub use args::SinkArgs;
 pub use spool::Spool;
 
