@@ -13,10 +13,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
-use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+use object_store::{BackoffConfig, ClientConfigKey, ObjectStore, RetryConfig};
 
 use super::SinkError;
 
@@ -52,9 +52,9 @@ impl Target {
 }
 
 /// How long one request (a whole PUT) may take before it counts as failed.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+const REQUEST_TIMEOUT: &str = "120s";
 /// How long connecting may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: &str = "5s";
 
 /// The client's own retries stay short: the uploader retries without limit around them, and a
 /// failure should show in the metrics and the log while the store is down.
@@ -89,10 +89,15 @@ pub fn parse(url: &str) -> Result<Target, SinkError> {
             let store = AmazonS3Builder::from_env()
                 .with_bucket_name(bucket)
                 .with_retry(retry_config())
-                .with_client_options(
-                    ClientOptions::new()
-                        .with_timeout(REQUEST_TIMEOUT)
-                        .with_connect_timeout(CONNECT_TIMEOUT),
+                // Through `with_config`: `with_client_options` would replace the options read
+                // from the environment (`AWS_ALLOW_HTTP` among them).
+                .with_config(
+                    AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
+                    REQUEST_TIMEOUT,
+                )
+                .with_config(
+                    AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
+                    CONNECT_TIMEOUT,
                 )
                 .build()
                 .map_err(|e| bad(format!("cannot configure the S3 client: {e}")))?;
