@@ -1,5 +1,5 @@
-//! The object-storage sink (`--sink`) against a real S3 store (SeaweedFS, through a relay a
-//! test can switch off): names, an outage under load, a full spool, local retention. The
+//! The object-storage sink (`--sink`) against a real S3 store (SeaweedFS, taken down and
+//! brought back for outages): names, an outage under load, a full spool, local retention. The
 //! crash cases are in tests/sink_crash.rs.
 
 mod common;
@@ -10,16 +10,13 @@ use std::time::Duration;
 use common::upstream::openai_like;
 use common::{eventually, free_port, FakeUpstream, Proxy};
 use serde_json::json;
-use sink_support::{
-    duplicates, lines_of, load, local_lines, objects, spool_files, Relay, TestStore,
-};
+use sink_support::{duplicates, lines_of, load, local_lines, objects, spool_files, Seaweed};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// Starts the proxy for workflow `w` with `--sink` on the test store (through `relay`).
+/// Starts the proxy for workflow `w` with `--sink` on the test store.
 fn start(
-    store: &TestStore,
-    relay: &Relay,
+    store: &Seaweed,
     prefix: &str,
     upstream: &FakeUpstream,
     data_dir: &std::path::Path,
@@ -27,11 +24,11 @@ fn start(
 ) -> (Proxy, u16) {
     let port = free_port();
     let config = json!({"w": {"OPENAI_API_HOST": upstream.url, "PORT": port}});
-    let sink = format!("s3://{}/{prefix}", store.bucket);
+    let sink = store.url_for(prefix);
     let mut args = vec!["--sink", sink.as_str()];
     args.extend_from_slice(extra);
-    let env = store.env_via(relay.port);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let env = store.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let dir = tempfile::tempdir().expect("tempdir");
     (
         Proxy::start_in(dir, data_dir.to_path_buf(), &config, &args, &env),
@@ -41,16 +38,15 @@ fn start(
 
 /// Waits until the bucket below `prefix` holds exactly the local lines of `data_dirs`.
 fn bucket_matches(
-    store: &TestStore,
+    store: &Seaweed,
     prefix: &str,
     data_dirs: &[&std::path::Path],
     proxy: &Proxy,
 ) -> Vec<String> {
-    let client = store.client();
     eventually(WAIT, "the bucket to hold every local line", || {
         let mut local: Vec<String> = data_dirs.iter().flat_map(|d| local_lines(d)).collect();
         local.sort();
-        let remote = lines_of(&objects(&client, prefix));
+        let remote = lines_of(&objects(store, prefix));
         if remote == local && !local.is_empty() {
             Ok(remote)
         } else {
@@ -77,15 +73,13 @@ fn sink_log(proxy: &Proxy) -> String {
 
 #[test]
 fn segments_reach_the_bucket_under_their_names() {
-    let Some(store) = TestStore::start() else {
+    let Some(mut store) = Seaweed::start("records") else {
         return;
     };
-    let relay = Relay::start(store.addr);
     let upstream = FakeUpstream::start(openai_like);
     let data = tempfile::tempdir().expect("tempdir");
     let (mut proxy, port) = start(
         &store,
-        &relay,
         "names",
         &upstream,
         data.path(),
@@ -96,7 +90,7 @@ fn segments_reach_the_bucket_under_their_names() {
     assert_eq!(lines.len(), 20);
     assert!(duplicates(&lines).is_empty());
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    for key in objects(&store.client(), "names").keys() {
+    for key in objects(&store, "names").keys() {
         let parsed = key_parts(key);
         assert_eq!(parsed.0, "workflow=w", "{key}");
         assert_eq!(parsed.1, format!("date={today}"), "{key}");
@@ -105,7 +99,10 @@ fn segments_reach_the_bucket_under_their_names() {
         // inst-a-YYYYMMDDTHHMMSSZ-NNNNNN.jsonl.gz
         let stem = parsed.2.trim_end_matches(".jsonl.gz");
         let (rest, seq) = stem.rsplit_once('-').expect("seq");
-        assert!(seq.len() >= 6 && seq.bytes().all(|b| b.is_ascii_digit()), "{key}");
+        assert!(
+            seq.len() >= 6 && seq.bytes().all(|b| b.is_ascii_digit()),
+            "{key}"
+        );
         let time = rest.strip_prefix("inst-a-").expect("instance");
         assert!(
             chrono::NaiveDateTime::parse_from_str(time, "%Y%m%dT%H%M%SZ").is_ok(),
@@ -131,22 +128,25 @@ fn key_parts(key: &str) -> (&str, &str, &str) {
 
 #[test]
 fn an_outage_under_load_loses_and_doubles_nothing() {
-    let Some(store) = TestStore::start() else {
+    let Some(mut store) = Seaweed::start("records") else {
         return;
     };
-    let relay = Relay::start(store.addr);
     let upstream = FakeUpstream::start(openai_like);
     let data = tempfile::tempdir().expect("tempdir");
     let (mut proxy, port) = start(
         &store,
-        &relay,
         "outage",
         &upstream,
         data.path(),
-        &["--sink-segment-seconds", "1", "--sink-segment-bytes", "4096"],
+        &[
+            "--sink-segment-seconds",
+            "1",
+            "--sink-segment-bytes",
+            "4096",
+        ],
     );
     assert_eq!(load(port, 40), 40);
-    relay.set_up(false);
+    store.stop();
     assert_eq!(load(port, 120), 120);
     proxy.wait_log("upload to the sink failed", 1);
     eventually(WAIT, "sealed segments waiting in the spool", || {
@@ -158,7 +158,7 @@ fn an_outage_under_load_loses_and_doubles_nothing() {
         }
     });
     assert_eq!(load(port, 40), 40);
-    relay.set_up(true);
+    store.restart();
     let lines = bucket_matches(&store, "outage", &[data.path()], &proxy);
     assert_eq!(lines.len(), 200);
     proxy.wait_log("uploads to the sink recovered", 1);
@@ -167,18 +167,16 @@ fn an_outage_under_load_loses_and_doubles_nothing() {
 
 #[test]
 fn a_full_spool_is_counted_and_logged_and_the_local_files_stay_complete() {
-    let Some(store) = TestStore::start() else {
+    let Some(mut store) = Seaweed::start("records") else {
         return;
     };
-    let relay = Relay::start(store.addr);
-    relay.set_up(false);
     let upstream = FakeUpstream::start(openai_like);
     let data = tempfile::tempdir().expect("tempdir");
     let admin = free_port();
     let admin_addr = format!("127.0.0.1:{admin}");
+    store.stop();
     let (mut proxy, port) = start(
         &store,
-        &relay,
         "full",
         &upstream,
         data.path(),
@@ -222,10 +220,9 @@ fn a_full_spool_is_counted_and_logged_and_the_local_files_stay_complete() {
         .and_then(|n| n.parse().ok())
         .expect("a count");
     assert!(refused >= 1.0, "{metrics}");
-    relay.set_up(true);
-    let client = store.client();
+    store.restart();
     let remote = eventually(WAIT, "the spool to empty into the bucket", || {
-        let remote = lines_of(&objects(&client, "full"));
+        let remote = lines_of(&objects(&store, "full"));
         let empty = spool_files(data.path(), "sealed").is_empty()
             && spool_files(data.path(), "open").is_empty();
         if empty && !remote.is_empty() {
@@ -235,17 +232,20 @@ fn a_full_spool_is_counted_and_logged_and_the_local_files_stay_complete() {
         }
     });
     assert!(duplicates(&remote).is_empty());
-    assert_eq!(remote.len() as f64 + refused, 30.0, "every record: spooled or counted");
+    assert_eq!(
+        remote.len() as f64 + refused,
+        30.0,
+        "every record: spooled or counted"
+    );
     assert!(remote.iter().all(|l| local.binary_search(l).is_ok()));
     assert!(proxy.stop().success());
 }
 
 #[test]
 fn local_retention_deletes_only_old_shipped_days() {
-    let Some(store) = TestStore::start() else {
+    let Some(mut store) = Seaweed::start("records") else {
         return;
     };
-    let relay = Relay::start(store.addr);
     let upstream = FakeUpstream::start(openai_like);
     let data = tempfile::tempdir().expect("tempdir");
     let day = |name: &str| data.path().join("w").join(name);
@@ -259,7 +259,6 @@ fn local_retention_deletes_only_old_shipped_days() {
     std::fs::write(&marker, "").expect("marker");
     let (mut proxy, _port) = start(
         &store,
-        &relay,
         "retention",
         &upstream,
         data.path(),

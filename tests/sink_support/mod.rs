@@ -1,66 +1,29 @@
 //! What the sink's integration tests share: reading a bucket back (every object, decompressed,
-//! by key), the local records to compare it with, a TCP relay in front of the store that a
-//! test can switch off (an outage without stopping the store), and a load of chat requests.
+//! by key), the local records to compare it with, and a load of chat requests.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use futures_util::StreamExt;
-use object_store::aws::AmazonS3Builder;
-use object_store::ObjectStore;
 
-mod store;
-pub use store::TestStore;
+pub use crate::common::seaweed::Seaweed;
 
-/// A client of the bucket built from the same `AWS_*` environment the binary gets, with the
-/// endpoint replaced by `endpoint` when given.
-pub fn store(env: &[(String, String)], bucket: &str) -> Arc<dyn ObjectStore> {
-    let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
-    for (k, v) in env {
-        if let Ok(key) = k.to_ascii_lowercase().parse() {
-            builder = builder.with_config(key, v);
-        }
+/// Every object below `prefix`: key (without the prefix) → its lines, decompressed. Read with
+/// the harness's signed curl requests, not through the code under test.
+pub fn objects(store: &Seaweed, prefix: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for key in store.keys(prefix) {
+        let raw = store.get(&key);
+        let rel = key
+            .strip_prefix(prefix)
+            .map(|k| k.trim_start_matches('/').to_owned())
+            .unwrap_or(key.clone());
+        out.insert(rel, decompress(&key, &raw));
     }
-    Arc::new(builder.build().expect("an S3 client for the test bucket"))
-}
-
-/// Every object below `prefix`: key (without the prefix) → its lines, decompressed.
-pub fn objects(store: &Arc<dyn ObjectStore>, prefix: &str) -> BTreeMap<String, Vec<String>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let mut out = BTreeMap::new();
-        let prefix_path = object_store::path::Path::from(prefix);
-        let mut list = store.list(Some(&prefix_path));
-        let mut metas = Vec::new();
-        while let Some(meta) = list.next().await {
-            metas.push(meta.expect("list the bucket"));
-        }
-        for meta in metas {
-            let raw = store
-                .get(&meta.location)
-                .await
-                .expect("get an object")
-                .bytes()
-                .await
-                .expect("read an object");
-            let key = meta.location.to_string();
-            let rel = key
-                .strip_prefix(prefix)
-                .map(|k| k.trim_start_matches('/').to_owned())
-                .unwrap_or(key.clone());
-            out.insert(rel, decompress(&key, &raw));
-        }
-        out
-    })
+    out
 }
 
 /// Every line of every object, sorted.
@@ -136,70 +99,6 @@ pub fn duplicates(sorted: &[String]) -> Vec<&String> {
         .filter(|w| w[0] == w[1])
         .map(|w| &w[0])
         .collect()
-}
-
-/// A TCP relay to `target` on a port of its own, which a test can switch off: while off it
-/// closes every connection it has and every new one at once (the store is "down").
-pub struct Relay {
-    /// The port to give the binary as its store endpoint.
-    pub port: u16,
-    up: Arc<AtomicBool>,
-    generation: Arc<tokio::sync::watch::Sender<u64>>,
-    _runtime: tokio::runtime::Runtime,
-}
-
-impl Relay {
-    /// Starts relaying to `target`.
-    pub fn start(target: SocketAddr) -> Relay {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind the relay");
-        let port = listener.local_addr().expect("addr").port();
-        let up = Arc::new(AtomicBool::new(true));
-        let (tx, rx) = tokio::sync::watch::channel(0u64);
-        let generation = Arc::new(tx);
-        let up2 = Arc::clone(&up);
-        runtime.spawn(async move {
-            loop {
-                let Ok((mut client, _)) = listener.accept().await else {
-                    continue;
-                };
-                if !up2.load(Ordering::SeqCst) {
-                    drop(client);
-                    continue;
-                }
-                let mut cut = rx.clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = cut.changed() => {}
-                    }
-                });
-            }
-        });
-        Relay {
-            port,
-            up,
-            generation,
-            _runtime: runtime,
-        }
-    }
-
-    /// Switches the store off (every connection cut) or on again.
-    pub fn set_up(&self, up: bool) {
-        self.up.store(up, Ordering::SeqCst);
-        if !up {
-            self.generation.send_modify(|g| *g += 1);
-        }
-    }
 }
 
 /// Sends `n` non-streamed chats to `port`, reading every answer whole; returns how many were
