@@ -274,3 +274,37 @@ fn local_retention_deletes_only_old_shipped_days() {
     assert!(day("02-01-2020").join("data.jsonl").is_file());
     assert!(proxy.stop().success());
 }
+
+#[test]
+fn a_bad_sink_url_or_instance_id_is_a_clear_start_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.json");
+    let port = free_port();
+    std::fs::write(
+        &config,
+        json!({"w": {"OPENAI_API_HOST": "http://127.0.0.1:9", "PORT": port}}).to_string(),
+    )
+    .expect("config");
+    for (args, says) in [
+        (vec!["--sink", "ftp://b/p"], "unknown scheme ftp://"),
+        (vec!["--sink", "s3:///p"], "the bucket name is missing"),
+        (vec!["--sink", "gs://b/p"], "interoperability"),
+        (
+            vec!["--sink", "s3://b/p", "--instance-id", "a/b"],
+            "--instance-id \"a/b\"",
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_micromodel"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(&args)
+            .output()
+            .expect("run micromodel");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
