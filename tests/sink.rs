@@ -73,7 +73,7 @@ fn sink_log(proxy: &Proxy) -> String {
 
 #[test]
 fn segments_reach_the_bucket_under_their_names() {
-    let Some(mut store) = Seaweed::start("records") else {
+    let Some(store) = Seaweed::start("records") else {
         return;
     };
     let upstream = FakeUpstream::start(openai_like);
@@ -243,7 +243,7 @@ fn a_full_spool_is_counted_and_logged_and_the_local_files_stay_complete() {
 
 #[test]
 fn local_retention_deletes_only_old_shipped_days() {
-    let Some(mut store) = Seaweed::start("records") else {
+    let Some(store) = Seaweed::start("records") else {
         return;
     };
     let upstream = FakeUpstream::start(openai_like);
