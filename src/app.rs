@@ -120,6 +120,7 @@ pub async fn serve(
 ) -> Result<Stopped, StartError> {
     let options = LoadOptions {
         default_host: args.host,
+        require_client_keys: args.require_client_keys,
     };
     // Watch first, then read: a save between the two still triggers a reload.
     let watcher = watcher::spawn(args.config.clone(), control_tx);
@@ -130,6 +131,7 @@ pub async fn serve(
             data_dir: args.data_dir.clone(),
             fsync: args.fsync,
             queue_records: args.queue_records as usize,
+            mode: args.data_mode,
         },
         sink.as_ref().map(crate::sink::SinkHandle::spool),
     )
@@ -297,6 +299,7 @@ pub fn check(args: &CheckArgs) -> i32 {
         &args.config,
         LoadOptions {
             default_host: args.host,
+            require_client_keys: args.require_client_keys,
         },
     ) {
         Ok(config) => {
@@ -321,7 +324,7 @@ pub fn describe(config: &Config) -> String {
     let mut out = String::new();
     for workflow in config.workflows.values() {
         out.push_str(&format!(
-            "  {id}: http://{addr} -> {upstream} (key: {key}, timeout: {timeout}s)\n",
+            "  {id}: http://{addr} -> {upstream} (key: {key}, timeout: {timeout}s, {access})\n",
             id = workflow.id,
             addr = workflow.addr,
             upstream = config::Redacted(&workflow.api_host),
@@ -331,7 +334,11 @@ pub fn describe(config: &Config) -> String {
                 "none"
             },
             timeout = workflow.timeout.as_secs_f64(),
+            access = crate::trust::access(workflow),
         ));
+        if let Some(controls) = crate::trust::gate::describe(workflow) {
+            out.push_str(&format!("      recording: {controls}\n"));
+        }
     }
     out
 }

@@ -46,6 +46,8 @@ pub enum Command {
     Validate(crate::dataset::ValidateArgs),
     /// Run with a built-in upstream: one workflow `demo` on 127.0.0.1:3001, nothing else needed.
     Demo(DemoArgs),
+    /// Read a client key from stdin and print its `sha256:<hex>` form for CLIENT_KEYS.
+    HashKey(crate::trust::HashKeyArgs),
 }
 
 /// Flags of `serve`.
@@ -60,6 +62,11 @@ pub struct ServeArgs {
     /// Bind address of workflows that set no HOST.
     #[arg(long, env = "MICROMODEL_HOST", default_value = "127.0.0.1")]
     pub host: IpAddr,
+    /// Permission bits of the files and folders created under --data-dir, in octal: FILE or
+    /// FILE:DIR (a folder gets the file mode plus x where r is set: 0600 -> 0700). The umask
+    /// still applies; existing files and folders keep their mode.
+    #[arg(long, env = "MICROMODEL_DATA_MODE", default_value = "0640:0750")]
+    pub data_mode: crate::recorder::DataMode,
     /// Durability of records: `interval` (at most 1 s at risk), `always` or `never`.
     #[arg(long, env = "MICROMODEL_FSYNC", value_enum, default_value_t = FsyncPolicy::Interval)]
     pub fsync: FsyncPolicy,
@@ -109,6 +116,10 @@ pub struct ServeArgs {
     /// past it the answer still reaches the client but is not recorded (`too_large`).
     #[arg(long, env = "MICROMODEL_MAX_RECORD_BYTES", default_value_t = 32 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_record_bytes: u64,
+    /// Refuse to start, or to apply a reload, when a workflow listens on a non-loopback
+    /// address without CLIENT_KEYS.
+    #[arg(long, env = "MICROMODEL_REQUIRE_CLIENT_KEYS")]
+    pub require_client_keys: bool,
     /// Flags of the object-storage sink (`--sink`, docs/object-storage.md).
     #[command(flatten)]
     pub sink: crate::sink::SinkArgs,
@@ -141,6 +152,10 @@ pub struct CheckArgs {
     /// Bind address of workflows that set no HOST.
     #[arg(long, env = "MICROMODEL_HOST", default_value = "127.0.0.1")]
     pub host: IpAddr,
+    /// Check as `serve --require-client-keys` would: a workflow on a non-loopback address
+    /// without CLIENT_KEYS is an error.
+    #[arg(long, env = "MICROMODEL_REQUIRE_CLIENT_KEYS")]
+    pub require_client_keys: bool,
 }
 
 /// Log output formats.

@@ -26,6 +26,8 @@
 //! - [`logging`]: `tracing` subscriber set-up.
 //! - [`admin`]: the optional admin listener: `/metrics`, `/healthz`, `/readyz`.
 //! - [`telemetry`]: metric names and the Prometheus recorder.
+//! - [`trust`]: client keys (`CLIENT_KEYS`): who may use a workflow's port; `hash-key`; the
+//!   recording gate (opt-out, `RECORD` sampling, `RESPECT_STORE`).
 //! - [`sdnotify`]: systemd `READY=1` / `RELOADING=1` / `STOPPING=1`.
 //! - [`demo`]: `micromodel demo`, with its built-in OpenAI-compatible upstream.
 //! - [`sink`]: `--sink`: records also shipped to object storage as sealed, compressed
@@ -51,6 +53,7 @@ pub mod signals;
 pub mod sink;
 pub(crate) mod supervisor;
 pub(crate) mod telemetry;
+pub mod trust;
 pub(crate) mod upstream;
 
 #[doc(hidden)]

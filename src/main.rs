@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => exit_code("stats", dataset::stats::run(&args)),
         Command::Validate(args) => exit_code("validate", dataset::validate::run(&args)),
         Command::Demo(args) => micromodel::demo::run(args),
+        Command::HashKey(args) => exit_code("hash-key", micromodel::trust::hash_key(&args)),
         Command::Serve(args) => serve(args),
     }
 }

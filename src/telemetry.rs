@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-/// `micromodel_requests_total{workflow,endpoint,status}`
+/// `micromodel_requests_total{workflow,endpoint,status,client}`; `client` is the
+/// `CLIENT_KEYS` name, empty when the workflow has none or the request was refused (401)
 pub const REQUESTS_TOTAL: &str = "micromodel_requests_total";
 /// `micromodel_request_duration_seconds{workflow,endpoint}` (to response headers)
 pub const REQUEST_DURATION: &str = "micromodel_request_duration_seconds";
@@ -23,6 +24,10 @@ pub const RECORDS_WRITTEN: &str = "micromodel_records_written_total";
 /// `index` is not below the request's `n` × prompts), unrecordable (a line the data tools
 /// could not read back, see `record::recordable`)
 pub const RECORDS_DROPPED: &str = "micromodel_records_dropped_total";
+/// `micromodel_records_skipped_total{workflow,reason}`: requests forwarded but, by choice,
+/// not recorded; reason: record_none (`RECORD: "none"`), opt_out (`X-MicroModel-Record:
+/// off`), store_false (`RESPECT_STORE` and `"store": false`), sampled_out (`RECORD` fraction)
+pub const RECORDS_SKIPPED: &str = "micromodel_records_skipped_total";
 /// `micromodel_recorder_queue_depth`
 pub const QUEUE_DEPTH: &str = "micromodel_recorder_queue_depth";
 /// `micromodel_config_reloads_total{result}`; result: applied, unchanged, rejected, rolled_back
@@ -115,6 +120,10 @@ fn describe() {
     describe_gauge!(STREAMS_ACTIVE, "Streamed answers being passed through now.");
     describe_counter!(RECORDS_WRITTEN, "Record lines appended to data files.");
     describe_counter!(RECORDS_DROPPED, "Records not written, by reason.");
+    describe_counter!(
+        RECORDS_SKIPPED,
+        "Requests forwarded but not recorded by choice: record_none, opt_out, store_false, sampled_out."
+    );
     describe_gauge!(QUEUE_DEPTH, "Records waiting for the disk.");
     describe_counter!(CONFIG_RELOADS, "Config reloads, by result.");
     describe_gauge!(

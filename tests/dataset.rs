@@ -258,6 +258,7 @@ fn record(dir: &Path, lines: Vec<RecordLine>) {
             data_dir: dir.to_path_buf(),
             fsync: FsyncPolicy::Never,
             queue_records: 1024,
+            mode: Default::default(),
         })
         .expect("recorder starts");
         for line in lines {

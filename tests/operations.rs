@@ -111,7 +111,7 @@ async fn metrics_parse_and_move_with_requests_and_reloads() {
     )
     .await;
     assert_eq!(
-        samples[r#"micromodel_requests_total{workflow="w",endpoint="/v1/chat/completions",status="200"}"#],
+        samples[r#"micromodel_requests_total{workflow="w",endpoint="/v1/chat/completions",status="200",client=""}"#],
         2.0
     );
     assert!(

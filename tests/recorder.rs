@@ -21,6 +21,7 @@ fn opts(data_dir: &Path, fsync: FsyncPolicy, queue_records: usize) -> RecorderOp
         data_dir: data_dir.to_path_buf(),
         fsync,
         queue_records,
+        mode: Default::default(),
     }
 }
 

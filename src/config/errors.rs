@@ -172,6 +172,14 @@ pub enum ConfigError {
         /// The largest accepted value, in seconds.
         max: u64,
     },
+    /// `RECORD` is a string other than `all`/`none`, or a number outside 0.0–1.0.
+    #[error("workflow {workflow:?}: field RECORD is {value}, must be \"all\", \"none\" or a number from 0.0 to 1.0 (the fraction recorded)")]
+    InvalidRecord {
+        /// The workflow id.
+        workflow: String,
+        /// The value given, described (`the string "some"`, `the number 1.5`).
+        value: String,
+    },
     /// Two or more workflows share a `PORT`.
     #[error("PORT {port} is used by more than one workflow: {}", quote_all(.workflows))]
     DuplicatePort {
@@ -179,6 +187,22 @@ pub enum ConfigError {
         port: u16,
         /// Every workflow on it, in file order.
         workflows: Vec<String>,
+    },
+    /// A problem of the `CLIENT_KEYS` list (never quoting a key).
+    #[error("workflow {workflow:?}: field CLIENT_KEYS {problem}")]
+    ClientKeys {
+        /// The workflow id.
+        workflow: String,
+        /// What is wrong.
+        problem: super::client_keys::ClientKeyProblem,
+    },
+    /// `--require-client-keys`, and a workflow on a non-loopback address has no `CLIENT_KEYS`.
+    #[error("workflow {workflow:?} listens on {addr}, which is not a loopback address, and has no CLIENT_KEYS (--require-client-keys)")]
+    ClientKeysRequired {
+        /// The workflow id.
+        workflow: String,
+        /// Its bind address.
+        addr: std::net::SocketAddr,
     },
     /// A field that is not part of §1.
     #[error("workflow {workflow:?}: unknown field {field:?} ({})", suggestion_text(.suggestion))]
@@ -333,9 +357,21 @@ impl ConfigError {
                 value,
                 max,
             },
+            E::InvalidRecord { workflow, value } => E::InvalidRecord {
+                workflow: mask(workflow),
+                value,
+            },
             E::DuplicatePort { port, workflows } => E::DuplicatePort {
                 port,
                 workflows: workflows.into_iter().map(mask).collect(),
+            },
+            E::ClientKeys { workflow, problem } => E::ClientKeys {
+                workflow: mask(workflow),
+                problem,
+            },
+            E::ClientKeysRequired { workflow, addr } => E::ClientKeysRequired {
+                workflow: mask(workflow),
+                addr,
             },
             E::UnknownField {
                 workflow,

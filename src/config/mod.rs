@@ -4,10 +4,12 @@
 //! the first problem: every error is collected into [`ConfigErrors`], each naming the
 //! workflow and the field.
 
+pub mod client_keys;
 mod errors;
 mod fields;
 mod model;
 mod node;
+mod recording;
 pub mod redact;
 mod suggest;
 mod upstream;
@@ -16,10 +18,13 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use client_keys::{ClientKey, ClientKeyProblem, ClientKeys};
 pub use errors::{ConfigError, ConfigErrors};
 pub use model::{
-    ApiKey, Config, LoadOptions, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN, MAX_TIMEOUT_SECONDS,
+    ApiKey, Config, LoadOptions, RecordMode, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN,
+    MAX_TIMEOUT_SECONDS,
 };
+pub use recording::SampleRate;
 pub use redact::{redact_userinfo, Redacted};
 
 use std::path::Path;

@@ -6,6 +6,8 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+pub use super::recording::RecordMode;
+
 /// A validated configuration: workflow id → settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -27,6 +29,12 @@ pub struct Workflow {
     pub addr: SocketAddr,
     /// `TIMEOUT_SECONDS`: time to response headers, and longest silence between chunks.
     pub timeout: Duration,
+    /// `CLIENT_KEYS`: the callers let in (digests only); `None`: the workflow is open.
+    pub client_keys: Option<super::client_keys::ClientKeys>,
+    /// `RECORD`: all (default), none, or a sampled fraction of the answers.
+    pub record: RecordMode,
+    /// `RESPECT_STORE`: an explicit `"store": false` in a request skips its record.
+    pub respect_store: bool,
 }
 
 /// An upstream key. Its `Debug` and `Display` never show the secret.
@@ -64,6 +72,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 pub struct LoadOptions {
     /// Bind address for workflows without `HOST` (`--host`).
     pub default_host: IpAddr,
+    /// `--require-client-keys`: a workflow bound to a non-loopback address without
+    /// `CLIENT_KEYS` is a config error.
+    pub require_client_keys: bool,
 }
 
 impl Default for LoadOptions {
@@ -71,17 +82,21 @@ impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             default_host: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            require_client_keys: false,
         }
     }
 }
 
 /// Every field a workflow may have, required ones first.
-pub const FIELDS: [&str; 5] = [
+pub const FIELDS: [&str; 8] = [
     "OPENAI_API_HOST",
     "PORT",
     "API_KEY",
     "HOST",
     "TIMEOUT_SECONDS",
+    "CLIENT_KEYS",
+    "RECORD",
+    "RESPECT_STORE",
 ];
 
 /// Longest accepted workflow id, in characters.

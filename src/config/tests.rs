@@ -1,5 +1,6 @@
 //! Unit tests for §1: one test (at least) per rule, with the exact error variant.
 
+mod client_keys;
 mod fields;
 mod normalise;
 mod safety;
@@ -66,6 +67,7 @@ fn seed_example_parses_into_two_workflows() {
 fn default_host_comes_from_options() {
     let opts = LoadOptions {
         default_host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        ..LoadOptions::default()
     };
     let config = parse(EXAMPLE, opts, &fake_env).unwrap();
     assert_eq!(

@@ -1,10 +1,12 @@
 //! From text to a [`Config`]: JSON syntax, top-level shape, workflow ids, fields, shared ports.
 //! Every problem is pushed to one list; nothing stops at the first error.
 
+use super::client_keys;
 use super::errors::{ConfigError, ConfigErrors};
 use super::fields;
 use super::model::{Config, LoadOptions, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN};
 use super::node::{repeated_keys, Node};
+use super::recording;
 use super::suggest::closest_field;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -65,6 +67,9 @@ pub(crate) fn parse(
         }
     }
     errors.extend(shared_ports(&ports));
+    if opts.require_client_keys {
+        errors.extend(client_keys::unprotected(workflows.values()));
+    }
 
     if errors.is_empty() {
         Ok(Config { workflows })
@@ -173,14 +178,33 @@ fn workflow(
         errors,
         fields::timeout(id, optional("TIMEOUT_SECONDS"), DEFAULT_TIMEOUT),
     );
-    let workflow = match (api_host, api_key, host, port, timeout) {
-        (Some(api_host), Some(api_key), Some(host), Some(port), Some(timeout)) => Some(Workflow {
-            id: id.to_owned(),
-            api_host,
-            api_key,
-            addr: SocketAddr::new(host, port),
-            timeout,
-        }),
+    let client_keys = client_keys::parse(id, optional("CLIENT_KEYS"), env, errors).ok();
+    let record = keep(errors, recording::record(id, optional("RECORD")));
+    let respect_store = keep(
+        errors,
+        recording::respect_store(id, optional("RESPECT_STORE")),
+    );
+    let workflow = match (api_host, api_key, host, port, timeout, client_keys) {
+        (
+            Some(api_host),
+            Some(api_key),
+            Some(host),
+            Some(port),
+            Some(timeout),
+            Some(client_keys),
+        ) => match (record, respect_store) {
+            (Some(record), Some(respect_store)) => Some(Workflow {
+                id: id.to_owned(),
+                api_host,
+                api_key,
+                addr: SocketAddr::new(host, port),
+                timeout,
+                client_keys,
+                record,
+                respect_store,
+            }),
+            _ => None,
+        },
         _ => None,
     };
     Checked { workflow, port }

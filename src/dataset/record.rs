@@ -4,7 +4,7 @@
 //! Required: `messages` (a non-empty array of objects with a string `role`, the last one the
 //! assistant's), `timestamp` (RFC 3339), `endpoint` (one of the four recorded), `model`,
 //! `workflow_id` — the seed's five keys, so records of its first version still pass. The later
-//! keys (`tools`, `finish_reason`, `usage`, `stream`, `latency_ms`, `request_id`, `params`,
+//! keys (`client`, `tools`, `finish_reason`, `usage`, `stream`, `latency_ms`, `request_id`, `params`,
 //! `previous_response_id`, `partial`, `rebuildable`) are optional,
 //! but must have their type when present. Unknown keys are allowed. The request's messages are
 //! kept as the client sent them and only need a `role`; the recorded answer (the last message)
@@ -275,7 +275,8 @@ fn check_messages(map: &Map<String, Value>, problems: &mut Vec<String>) {
 type OptionalCheck = (&'static str, &'static str, fn(&Value) -> bool);
 
 fn check_optional(map: &Map<String, Value>, problems: &mut Vec<String>) {
-    let checks: [OptionalCheck; 10] = [
+    let checks: [OptionalCheck; 11] = [
+        ("client", "a string", Value::is_string),
         ("tools", "an array", Value::is_array),
         ("finish_reason", "a string or null", |v| {
             v.is_string() || v.is_null()

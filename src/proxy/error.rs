@@ -51,6 +51,9 @@ pub enum ProxyError {
         /// The process-wide budget in bytes.
         limit: usize,
     },
+    /// The workflow has `CLIENT_KEYS` and the request carries none of its keys.
+    #[error("Missing or invalid client key. Send one of this workflow's CLIENT_KEYS as `Authorization: Bearer <key>` (or `x-api-key: <key>` on /v1/messages).")]
+    Unauthorized,
     /// The client stopped sending its body for longer than the body read timeout.
     #[error("The client sent no more of its request body for {seconds} seconds.")]
     BodyReadTimeout {
@@ -70,6 +73,7 @@ impl ProxyError {
             ProxyError::NotFound(_) => StatusCode::NOT_FOUND,
             ProxyError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::BodyReadTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ProxyError::Unauthorized => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -86,6 +90,7 @@ impl ProxyError {
             ProxyError::BodyReadTimeout { .. } => {
                 ("invalid_request_error", None, "body_read_timeout")
             }
+            ProxyError::Unauthorized => ("invalid_request_error", None, "invalid_api_key"),
         };
         ErrorBody {
             error: ErrorDetail {
@@ -126,6 +131,12 @@ impl IntoResponse for ProxyError {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        if let ProxyError::Unauthorized = self {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"MicroModel\""),
             );
         }
         response

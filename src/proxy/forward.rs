@@ -21,13 +21,15 @@ use super::failure_log::{upstream_failed, FailureKind};
 use super::headers::{request_headers, response_headers};
 use super::recording::{Capture, ClientGone, JsonBody, Recording};
 use super::state::Route;
-use crate::config::Workflow;
+use crate::config::{Config, Workflow};
 use crate::record::capture::AnswerStream;
 use crate::record::line::RecordContext;
 use crate::record::request::{RequestError, RequestView};
 use crate::record::stream::CaptureLimits;
 use crate::record::{EndpointKind, KeyHeader};
 use crate::telemetry::upstream_error;
+use crate::trust::gate;
+use crate::trust::Client;
 use crate::upstream::{full_body, upstream_uri, UpstreamBody};
 
 /// A recorded endpoint (`POST` to an [`EndpointKind`] path).
@@ -40,6 +42,7 @@ pub async fn recorded(
     let workflow = route.settings();
     let shared = &route.shared;
     let (parts, body) = req.into_parts();
+    let client = parts.extensions.get::<Client>().map(|c| c.0.clone());
     let declared = check_declared_length(&parts.headers, shared.max_body_bytes)?;
     let (bytes, held) =
         budget::read_body(body, shared.max_body_bytes, declared, &shared.buffered).await?;
@@ -50,20 +53,21 @@ pub async fn recorded(
         Some(id) => {
             let config = shared.config();
             if !config.workflows.contains_key(id) {
-                let known: Vec<&str> = config.workflows.keys().map(String::as_str).collect();
-                return Err(ProxyError::BadRequest {
-                    message: format!(
-                        "Unknown workflow_id {id:?}. The workflows of this config are: {}.",
-                        known.join(", ")
-                    ),
-                    param: Some("workflow_id"),
-                    code: "unknown_workflow_id",
-                });
+                return Err(unknown_workflow_id(id, &config, client.is_some()));
             }
             id.clone()
         }
     };
-    let ctx = RecordContext::new(kind, workflow_id, &view, &bytes);
+    // Decided before anything is sent: a skipped request gets no record context, no capture.
+    let skip = gate::Policy::of(&workflow, &shared.config(), &workflow_id)
+        .skip(&parts.headers, &view, &bytes)
+        .map_err(bad_record_header)?;
+    if let Some(skip) = skip {
+        gate::skipped(&workflow_id, kind, skip);
+    }
+    let ctx = skip
+        .is_none()
+        .then(|| RecordContext::new(kind, workflow_id, &view, &bytes).with_client(client));
     let upstream_body = if view.workflow_id.is_some() {
         Bytes::from(view.body_without_workflow_id())
     } else {
@@ -78,7 +82,7 @@ pub async fn recorded(
         HeaderValue::from_static("identity"),
     );
     apply_key(&mut headers, &workflow, kind.key_header());
-    let waiting = ClientGone::arm(&ctx.workflow_id);
+    let waiting = ClientGone::arm(ctx.as_ref().map(|ctx| ctx.workflow_id.as_str()));
     let upstream = send(
         &route,
         &workflow,
@@ -94,6 +98,9 @@ pub async fn recorded(
 
     let status = upstream.status();
     let sse = is_sse(upstream.headers());
+    let Some(ctx) = ctx else {
+        return Ok(respond(upstream, &workflow, None, sse));
+    };
     let capture = match (status.is_success(), sse, ctx.stream) {
         (true, true, _) => Some(Capture::Stream(Box::new(AnswerStream::new(
             kind,
@@ -175,6 +182,34 @@ pub async fn pass_through(route: Arc<Route>, req: Request) -> Result<Response, P
     let upstream = result.map_err(|failed| failed.count(&workflow))?;
     let sse = is_sse(upstream.headers());
     Ok(respond(upstream, &workflow, None, sse))
+}
+
+/// `unknown_workflow_id`: the ids of the config are listed only to an authenticated client,
+/// or when no workflow has `CLIENT_KEYS` (nobody is kept out, so they are no secret).
+fn unknown_workflow_id(id: &str, config: &Config, authenticated: bool) -> ProxyError {
+    let open = config.workflows.values().all(|w| w.client_keys.is_none());
+    let message = if authenticated || open {
+        let known: Vec<&str> = config.workflows.keys().map(String::as_str).collect();
+        format!(
+            "Unknown workflow_id {id:?}. The workflows of this config are: {}.",
+            known.join(", ")
+        )
+    } else {
+        format!("Unknown workflow_id {id:?}.")
+    };
+    ProxyError::BadRequest {
+        message,
+        param: Some("workflow_id"),
+        code: "unknown_workflow_id",
+    }
+}
+
+fn bad_record_header(error: gate::BadRecordHeader) -> ProxyError {
+    ProxyError::BadRequest {
+        message: error.to_string(),
+        param: None,
+        code: "invalid_record_header",
+    }
 }
 
 fn bad_request(error: RequestError) -> ProxyError {

@@ -35,12 +35,17 @@ fn connection_named(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
-/// The headers to send upstream: end-to-end headers minus `Host` and `Content-Length`.
+/// The headers to send upstream: end-to-end headers minus `Host`, `Content-Length` and the
+/// proxy's own `X-MicroModel-Record`.
 pub fn request_headers(incoming: &HeaderMap) -> HeaderMap {
     let named = connection_named(incoming);
     let mut out = HeaderMap::with_capacity(incoming.len());
     for (name, value) in incoming {
-        if name == header::HOST || name == header::CONTENT_LENGTH || is_hop_by_hop(name, &named) {
+        if name == header::HOST
+            || name == header::CONTENT_LENGTH
+            || name == crate::trust::gate::RECORD_HEADER
+            || is_hop_by_hop(name, &named)
+        {
             continue;
         }
         out.append(name.clone(), value.clone());
@@ -80,6 +85,7 @@ mod tests {
         h.insert("proxy-authorization", HeaderValue::from_static("p"));
         h.insert("te", HeaderValue::from_static("trailers"));
         h.insert("x-end-to-end", HeaderValue::from_static("kept"));
+        h.insert("x-micromodel-record", HeaderValue::from_static("off"));
         let out = request_headers(&h);
         assert_eq!(out.len(), 1);
         assert_eq!(out["x-end-to-end"], "kept");

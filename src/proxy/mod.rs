@@ -10,6 +10,7 @@
 //! - `not_recorded`: counting and logging what is kept out of the data (capture limits,
 //!   record checks, answers that did not complete).
 //! - [`error`]: proxy-made errors in the OpenAI shape.
+//! - `guard`: the `CLIENT_KEYS` layer over every path but `/health` and `/`.
 //! - [`failure_log`]: upstream failures logged once, rate-limited per workflow and kind.
 
 pub mod body;
@@ -17,6 +18,7 @@ pub mod budget;
 pub mod error;
 pub mod failure_log;
 pub mod forward;
+mod guard;
 pub mod headers;
 mod not_recorded;
 pub mod path;
@@ -42,12 +44,17 @@ use crate::telemetry::{self, REQUESTS_TOTAL, REQUEST_DURATION};
 /// The service name reported by `/health` and `/`.
 pub const SERVICE: &str = "MicroModel";
 
-/// The router of one listener.
+/// The router of one listener. The client-key layer goes last, over every route above it
+/// (it lets `/health` and `/` through itself).
 pub fn router(route: Arc<Route>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/", get(info))
         .fallback(dispatch)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&route),
+            guard::client_keys,
+        ))
         .with_state(route)
 }
 
@@ -58,12 +65,17 @@ async fn dispatch(State(route): State<Arc<Route>>, req: Request) -> Response {
     let started = Instant::now();
     let workflow = route.settings().id.clone();
     let endpoint = telemetry::endpoint_label(req.uri().path());
+    let client = req
+        .extensions()
+        .get::<crate::trust::Client>()
+        .map_or_else(|| guard::NO_CLIENT.to_owned(), |c| c.0.clone());
     let response = proxy_request(route, req).await;
     metrics::counter!(
         REQUESTS_TOTAL,
         "workflow" => workflow.clone(),
         "endpoint" => endpoint,
-        "status" => response.status().as_u16().to_string()
+        "status" => response.status().as_u16().to_string(),
+        "client" => client
     )
     .increment(1);
     metrics::histogram!(REQUEST_DURATION, "workflow" => workflow, "endpoint" => endpoint)

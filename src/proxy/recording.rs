@@ -184,11 +184,9 @@ pub(super) struct ClientGone<'a> {
 }
 
 impl<'a> ClientGone<'a> {
-    /// Armed for a record of `workflow_id`.
-    pub(super) fn arm(workflow_id: &'a str) -> Self {
-        ClientGone {
-            workflow_id: Some(workflow_id),
-        }
+    /// Armed for a record of `workflow_id` (`None`: no record is made, nothing to count).
+    pub(super) fn arm(workflow_id: Option<&'a str>) -> Self {
+        ClientGone { workflow_id }
     }
 
     /// The wait is over: dropping the guard now counts nothing.

@@ -44,6 +44,8 @@ pub struct RecordContext {
     prompts: u32,
     /// Why the request's side cannot be recorded (checked once for every choice).
     refused: Option<Unrecordable>,
+    /// The `CLIENT_KEYS` name the request was made as (`client` in the record).
+    client: Option<String>,
 }
 
 impl RecordContext {
@@ -84,6 +86,7 @@ impl RecordContext {
                 stream,
                 prompts: 1,
                 refused,
+                client: None,
             };
         }
         let slice = |raw: &RawValue| body.slice_ref(raw.get().as_bytes());
@@ -108,7 +111,14 @@ impl RecordContext {
             stream,
             prompts: prompt.map_or(1, prompt_count),
             refused,
+            client: None,
         }
+    }
+
+    /// The same context, made as `client` (a `CLIENT_KEYS` name): the record gets `client`.
+    pub fn with_client(mut self, client: Option<String>) -> Self {
+        self.client = client;
+        self
     }
 
     /// The answer had parts with no ChatML form: the record gets `"partial": true`.
@@ -164,6 +174,7 @@ impl RecordContext {
                     endpoint: self.endpoint.path(),
                     model: &self.model,
                     workflow_id: &self.workflow_id,
+                    client: self.client.as_deref(),
                     tools,
                     params,
                     finish_reason: choice.finish_reason.as_deref(),
@@ -320,6 +331,9 @@ struct Tail<'a> {
     endpoint: &'static str,
     model: &'a str,
     workflow_id: &'a str,
+    /// The `CLIENT_KEYS` name the request was made as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tools: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -2,7 +2,7 @@
 //! file IO and runs on a blocking thread (`spawn_blocking`), never on a runtime worker.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{error, warn};
 
+use super::mode::DataMode;
 use super::repair::repair_torn_tail;
 use super::settings::FsyncPolicy;
 
@@ -40,6 +41,8 @@ fn file_id(meta: &fs::Metadata) -> (u64, u64) {
 #[derive(Debug)]
 pub(crate) struct FileCache {
     policy: FsyncPolicy,
+    /// `--data-mode`: the mode of the files and folders it creates.
+    mode: DataMode,
     open: HashMap<PathBuf, OpenFile>,
     /// Folders whose entries changed (a file or folder was created in them).
     dirty_dirs: HashSet<PathBuf>,
@@ -48,9 +51,10 @@ pub(crate) struct FileCache {
 }
 
 impl FileCache {
-    pub(crate) fn new(policy: FsyncPolicy) -> Self {
+    pub(crate) fn new(policy: FsyncPolicy, mode: DataMode) -> Self {
         Self {
             policy,
+            mode,
             open: HashMap::new(),
             dirty_dirs: HashSet::new(),
             torn: HashSet::new(),
@@ -152,7 +156,7 @@ impl FileCache {
     fn open_new(&mut self, path: &Path) -> io::Result<File> {
         if let Some(date_dir) = path.parent() {
             if !date_dir.is_dir() {
-                fs::create_dir_all(date_dir)?;
+                self.mode.create_dir_all(date_dir)?;
                 // The date folder, the workflow folder and the data dir may all be new.
                 for dir in date_dir.ancestors().skip(1).take(2) {
                     self.dirty_dirs.insert(dir.to_path_buf());
@@ -162,7 +166,7 @@ impl FileCache {
                 self.dirty_dirs.insert(date_dir.to_path_buf());
             }
         }
-        OpenOptions::new().create(true).append(true).open(path)
+        self.mode.open_append(path)
     }
 
     /// True when some file or folder has not been synced since it was last changed.
@@ -251,7 +255,7 @@ mod tests {
     #[test]
     fn evicts_beyond_max_open() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut cache = FileCache::new(FsyncPolicy::Never);
+        let mut cache = FileCache::new(FsyncPolicy::Never, DataMode::default());
         for i in 0..(MAX_OPEN + 5) {
             let p = dir
                 .path()
@@ -271,7 +275,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let day = dir.path().join("wf").join("01-01-2025");
         let p = day.join(DATA_FILE);
-        let mut cache = FileCache::new(FsyncPolicy::Never);
+        let mut cache = FileCache::new(FsyncPolicy::Never, DataMode::default());
         cache.append(&p, b"1\n").expect("first");
         fs::remove_file(&p).expect("rm file");
         cache.append(&p, b"2\n").expect("after rm");

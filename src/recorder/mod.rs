@@ -12,13 +12,15 @@
 //!   the final fsync until a deadline, then has the writer make one last attempt, and reports
 //!   how many records are lost (counted, so a writer stuck in the kernel cannot hide them).
 //!
-//! Submodules: `settings` ([`FsyncPolicy`], [`RecorderOptions`]), `line` ([`RecordLine`]),
+//! Submodules: `settings` ([`FsyncPolicy`], [`RecorderOptions`]), `mode` ([`DataMode`]:
+//! `--data-mode` and the create helpers), `line` ([`RecordLine`]),
 //! `batch` (one write attempt), `files` (open-handle cache, fsync; paths come from
 //! [`crate::layout`]), `repair` (torn-line repair), `stats` (counters, log rate limiting), `writer` (the task).
 
 mod batch;
 mod files;
 mod line;
+mod mode;
 mod repair;
 mod settings;
 mod stats;
@@ -34,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, warn};
 
 pub use line::RecordLine;
+pub use mode::{DataMode, DataModeError, DEFAULT_DATA_MODE};
 pub use repair::repair_torn_tail;
 pub use settings::{FsyncPolicy, RecorderOptions};
 pub(crate) use stats::{LogLimiter, LOG_EVERY};
@@ -63,6 +66,8 @@ pub struct Recorder {
     tx: mpsc::Sender<RecordLine>,
     /// Counters shared with the writer (accepted, written, dropped, ...).
     shared: Arc<Shared>,
+    /// `--data-mode`, for other writers under the data folder.
+    mode: DataMode,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -108,6 +113,13 @@ impl Recorder {
                 }
             }
         }
+    }
+
+    /// `--data-mode`: other code that creates files or folders under `--data-dir` (labels, a
+    /// spool) creates them through it ([`DataMode::open_append`],
+    /// [`DataMode::create_dir_all`], [`DataMode::file_options`]) so the same mode applies.
+    pub fn data_mode(&self) -> DataMode {
+        self.mode
     }
 
     /// A snapshot of the counters.
@@ -230,7 +242,7 @@ pub fn start_with_sink(
     sink: Option<Arc<crate::sink::Spool>>,
 ) -> io::Result<(Recorder, RecorderHandle)> {
     let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
-    std::fs::create_dir_all(&opts.data_dir)?;
+    opts.mode.create_dir_all(&opts.data_dir)?;
     repair::repair_data_dir(&opts.data_dir)?;
     let (tx, rx) = mpsc::channel(opts.queue_records.max(1));
     let shared = Arc::new(Shared::new());
@@ -241,6 +253,7 @@ pub fn start_with_sink(
         Arc::clone(&shared),
         Arc::clone(&data_dir),
         opts.fsync,
+        opts.mode,
         give_up.clone(),
     )
     .with_sink(sink);
@@ -249,6 +262,7 @@ pub fn start_with_sink(
         Recorder {
             tx,
             shared: Arc::clone(&shared),
+            mode: opts.mode,
         },
         RecorderHandle {
             join,

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use super::mode::DataMode;
+
 /// When the writer calls `fsync` on the data files it wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum FsyncPolicy {
@@ -23,4 +25,6 @@ pub struct RecorderOptions {
     pub fsync: FsyncPolicy,
     /// Capacity of the bounded queue between submitters and the writer (at least 1).
     pub queue_records: usize,
+    /// `--data-mode`: permission bits of the files and folders it creates.
+    pub mode: DataMode,
 }

@@ -14,6 +14,7 @@ use tracing::{error, info, warn};
 use super::batch::{write_batch, BatchOutcome};
 use super::files::FileCache;
 use super::line::RecordLine;
+use super::mode::DataMode;
 use super::settings::FsyncPolicy;
 use super::stats::{LogLimiter, Shared, LOG_EVERY};
 
@@ -44,6 +45,8 @@ pub(crate) struct Writer {
     data_dir: Arc<PathBuf>,
     /// `--fsync`: when written files are synced.
     policy: FsyncPolicy,
+    /// `--data-mode`: the mode of the files and folders created.
+    mode: DataMode,
     /// The open data files, by path. `None` only while lent to a blocking thread.
     cache: Option<FileCache>,
     /// Records received but not yet written (after a failure: the lines of the failed files).
@@ -66,6 +69,7 @@ impl Writer {
         shared: Arc<Shared>,
         data_dir: Arc<PathBuf>,
         policy: FsyncPolicy,
+        mode: DataMode,
         give_up: CancellationToken,
     ) -> Self {
         Self {
@@ -73,7 +77,8 @@ impl Writer {
             shared,
             data_dir,
             policy,
-            cache: Some(FileCache::new(policy)),
+            mode,
+            cache: Some(FileCache::new(policy, mode)),
             pending: Vec::new(),
             give_up,
             sync_due: None,
@@ -172,7 +177,7 @@ impl Writer {
         let mut cache = self
             .cache
             .take()
-            .unwrap_or_else(|| FileCache::new(self.policy));
+            .unwrap_or_else(|| FileCache::new(self.policy, self.mode));
         let joined = tokio::task::spawn_blocking(move || {
             let r = f(&mut cache);
             (cache, r)
@@ -185,7 +190,7 @@ impl Writer {
             }
             Err(error) => {
                 error!(%error, "recorder blocking IO task failed");
-                self.cache = Some(FileCache::new(self.policy));
+                self.cache = Some(FileCache::new(self.policy, self.mode));
                 None
             }
         }

@@ -295,6 +295,7 @@ async fn the_recorder_feeds_the_spool_after_each_local_write() {
             data_dir: dir.path().to_path_buf(),
             fsync: crate::recorder::FsyncPolicy::Never,
             queue_records: 1000,
+            mode: Default::default(),
         },
         Some(sink.spool()),
     )

@@ -60,6 +60,7 @@ pub fn write(root: &Path, lines: Vec<RecordLine>) -> PathBuf {
             data_dir: dir.clone(),
             fsync: FsyncPolicy::Never,
             queue_records: 64,
+            mode: Default::default(),
         })
         .expect("recorder starts");
         for line in lines {

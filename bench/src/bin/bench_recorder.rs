@@ -83,6 +83,7 @@ fn main() {
                 data_dir: data_dir.clone(),
                 fsync,
                 queue_records,
+                mode: Default::default(),
             },
             sink.as_ref().map(micromodel::sink::SinkHandle::spool),
         )
