@@ -125,6 +125,9 @@ pub struct ServeArgs {
     /// address without CLIENT_KEYS.
     #[arg(long, env = "MICROMODEL_REQUIRE_CLIENT_KEYS")]
     pub require_client_keys: bool,
+    /// Flags of the object-storage sink (`--sink`, docs/object-storage.md).
+    #[command(flatten)]
+    pub sink: crate::sink::SinkArgs,
 }
 
 impl ServeArgs {

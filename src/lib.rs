@@ -33,6 +33,8 @@
 //! - [`demo`]: `micromodel demo`, with its built-in OpenAI-compatible upstream.
 //! - [`labels`]: `good` / `bad` / `none` labels of records (`labels.jsonl`), the index of
 //!   recent `request_id`s and the scan that finds a record's folder.
+//! - [`sink`]: `--sink`: records also shipped to object storage as sealed, compressed
+//!   segments through a spool in the data folder.
 //! - [`layout`]: the one owner of the on-disk naming,
 //!   `<data_dir>/<workflow>/<DD-MM-YYYY>/data.jsonl` (day folder format, file name, path
 //!   building); the recorder, the data tools and the demo build paths through it.
@@ -52,6 +54,7 @@ pub mod recorder;
 pub(crate) mod sdnotify;
 pub(crate) mod server;
 pub mod signals;
+pub mod sink;
 pub(crate) mod supervisor;
 pub(crate) mod telemetry;
 pub mod trust;

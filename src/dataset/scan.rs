@@ -77,6 +77,10 @@ pub fn scan(data_dirs: &[PathBuf], selection: &Selection) -> Result<Scan, Datase
                 out.ignored.push(workflow);
                 continue;
             };
+            if layout::is_spool_folder(&name) {
+                // The sink's spool (`--sink`): its segments are copies of the day files.
+                continue;
+            }
             if !workflow.is_dir() {
                 out.ignored.push(workflow);
                 continue;

@@ -30,6 +30,7 @@ pub(crate) fn write_batch(
     data_dir: &Path,
     policy: FsyncPolicy,
     pending: &mut Vec<Queued>,
+    sink: Option<&crate::sink::Spool>,
 ) -> BatchOutcome {
     let mut outcome = BatchOutcome::default();
     let groups = group_by_file(data_dir, std::mem::take(pending), &mut outcome.rejected);
@@ -50,6 +51,17 @@ pub(crate) fn write_batch(
                     };
                     metrics::counter!(name, "workflow" => first.line.workflow_id.clone())
                         .increment(lines.len() as u64);
+                    // Only records are shipped; labels stay beside their day's data file.
+                    if let (Some(sink), LineFile::Data) = (sink, first.file) {
+                        let date = first.line.timestamp.date_naive();
+                        sink.append(
+                            &first.line.workflow_id,
+                            date,
+                            first.line.timestamp,
+                            &buf,
+                            lines.len() as u64,
+                        );
+                    }
                 }
             }
             Err(e) => {
