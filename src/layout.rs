@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 /// File name of every day's records, inside its day folder.
 pub const DATA_FILE: &str = "data.jsonl";
@@ -59,6 +59,80 @@ pub fn record_path(data_dir: &Path, workflow_id: &str, timestamp: DateTime<Utc>)
     data_file_in(&day_dir(data_dir, workflow_id, timestamp.date_naive()))
 }
 
+/// Bucket partition folder of a workflow: `workflow=<id>` (hive style, as the sink uploads).
+pub const WORKFLOW_PARTITION: &str = "workflow=";
+
+/// Bucket partition folder of a UTC day: `date=<YYYY-MM-DD>`.
+pub const DATE_PARTITION: &str = "date=";
+
+/// How an uploaded segment is compressed, told by its name's ending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentCompression {
+    /// `.jsonl.gz`
+    Gzip,
+    /// `.jsonl.zst`
+    Zstd,
+    /// `.jsonl`
+    None,
+}
+
+/// One uploaded segment's name, `<instance>-<YYYYMMDDTHHMMSSZ>-<seq>.jsonl[.gz|.zst]`, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentName {
+    /// The instance (`--instance-id`) that wrote it; may itself contain `-`.
+    pub instance: String,
+    /// UTC time of its first record, to the second.
+    pub first_record: NaiveDateTime,
+    /// Its sequence number.
+    pub seq: u64,
+    /// Its compression.
+    pub compression: SegmentCompression,
+}
+
+/// The workflow id a `workflow=<id>` partition folder names (`None` for any other name).
+pub fn parse_workflow_partition(name: &str) -> Option<&str> {
+    name.strip_prefix(WORKFLOW_PARTITION).filter(|id| !id.is_empty())
+}
+
+/// The day a `date=<YYYY-MM-DD>` partition folder names (`None` for any other name).
+pub fn parse_date_partition(name: &str) -> Option<NaiveDate> {
+    let day = name.strip_prefix(DATE_PARTITION)?;
+    let b = day.as_bytes();
+    let shape = b.len() == 10
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    shape
+        .then(|| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+        .flatten()
+}
+
+/// A segment object's file name parsed (`None` when it is not one). The instance is what is
+/// left of the name after the last two `-`-separated parts, so it may contain `-` (pod names).
+pub fn parse_segment_name(name: &str) -> Option<SegmentName> {
+    let (stem, compression) = if let Some(stem) = name.strip_suffix(".jsonl.gz") {
+        (stem, SegmentCompression::Gzip)
+    } else if let Some(stem) = name.strip_suffix(".jsonl.zst") {
+        (stem, SegmentCompression::Zstd)
+    } else {
+        (name.strip_suffix(".jsonl")?, SegmentCompression::None)
+    };
+    let (rest, seq) = stem.rsplit_once('-')?;
+    let (instance, time) = rest.rsplit_once('-')?;
+    if instance.is_empty() || seq.is_empty() || !seq.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let first_record = (time.len() == 16)
+        .then(|| NaiveDateTime::parse_from_str(time, "%Y%m%dT%H%M%SZ").ok())
+        .flatten()?;
+    Some(SegmentName {
+        instance: instance.to_owned(),
+        first_record,
+        seq: seq.parse().ok()?,
+        compression,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +172,46 @@ mod tests {
         assert_eq!(parse_day_folder("4-8-2025"), None);
         assert_eq!(parse_day_folder("31-02-2025"), None);
         assert_eq!(parse_day_folder("+4-08-2025"), None);
+    }
+    #[test]
+    fn segment_names() {
+        let name = parse_segment_name("micromodel-7c9f-0-20250824T235959Z-000012.jsonl.gz")
+            .expect("a segment name");
+        assert_eq!(name.instance, "micromodel-7c9f-0");
+        assert_eq!(name.seq, 12);
+        assert_eq!(name.compression, SegmentCompression::Gzip);
+        assert_eq!(
+            name.first_record.to_string(),
+            "2025-08-24 23:59:59".to_owned()
+        );
+        let zstd = parse_segment_name("a-20250824T000000Z-1.jsonl.zst").expect("zstd");
+        assert_eq!(zstd.compression, SegmentCompression::Zstd);
+        let plain = parse_segment_name("a-20250824T000000Z-1.jsonl").expect("plain");
+        assert_eq!(plain.compression, SegmentCompression::None);
+        for bad in [
+            "a-20250824T000000Z-1.json",
+            "-20250824T000000Z-1.jsonl",
+            "a-20250824T000000-1.jsonl",
+            "a-20250824T000000Z-x.jsonl",
+            "a-20250832T000000Z-1.jsonl",
+            "a-1.jsonl",
+            "data.jsonl",
+        ] {
+            assert_eq!(parse_segment_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn partitions() {
+        assert_eq!(parse_workflow_partition("workflow=chat"), Some("chat"));
+        assert_eq!(parse_workflow_partition("workflow="), None);
+        assert_eq!(parse_workflow_partition("chat"), None);
+        assert_eq!(
+            parse_date_partition("date=2025-08-24"),
+            NaiveDate::from_ymd_opt(2025, 8, 24)
+        );
+        assert_eq!(parse_date_partition("date=2025-8-24"), None);
+        assert_eq!(parse_date_partition("date=24-08-2025"), None);
+        assert_eq!(parse_date_partition("2025-08-24"), None);
     }
 }

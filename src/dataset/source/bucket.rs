@@ -1,0 +1,341 @@
+//! A bucket as a data source: its URL, the store opened from it (credentials and endpoint from
+//! the standard environment: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+//! `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, web identity...), and the listing of its segments.
+//!
+//! Listing is pruned by the partition names before anything below them is listed: with
+//! `--workflow` only `<prefix>/workflow=<id>/` is listed (never the other workflows), and only
+//! the `date=` folders within `--since`/`--until` are listed for their objects. Every listing is
+//! delimiter-based (one folder level at a time); [`ListStats`] counts them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::BufRead;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::path::Path as ObjectPath;
+use object_store::{ClientConfigKey, ObjectStore, RetryConfig};
+
+use super::super::error::DatasetError;
+use super::stream;
+use crate::layout::{self, SegmentCompression};
+
+/// How long to wait for a connection to the store.
+const CONNECT_TIMEOUT: &str = "5 seconds";
+/// The longest one request may take, body included (a segment is streamed while the merge reads
+/// it, so this bounds a stalled store, not a slow export of one segment).
+const REQUEST_TIMEOUT: &str = "10 minutes";
+/// Retries of a failed request (with backoff) before the tool gives up.
+const MAX_RETRIES: usize = 3;
+
+/// A bucket URL as given to `--data-dir`: `s3://<bucket>[/<prefix>]`. Never holds credentials
+/// (a URL with `user:password@` is refused), so it can be printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketUrl {
+    scheme: String,
+    bucket: String,
+    prefix: String,
+}
+
+impl BucketUrl {
+    /// Parses `<scheme>://<bucket>[/<prefix>]`; a trailing `/` is dropped.
+    pub fn parse(text: &str) -> Result<BucketUrl, DatasetError> {
+        let (scheme, rest) = text.split_once("://").unwrap_or(("", text));
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        // What may be printed: never what stands before an `@` (credentials).
+        let shown = match authority.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://<redacted>@{host}/{path}"),
+            None => text.to_owned(),
+        };
+        let bad = |reason: &str| DatasetError::BadUrl {
+            url: shown.clone(),
+            reason: reason.to_owned(),
+        };
+        if !super::SCHEMES.contains(&scheme) {
+            return Err(bad(&format!(
+                "unsupported scheme {scheme:?} (supported: {})",
+                super::SCHEMES.join(", ")
+            )));
+        }
+        if authority.contains('@') {
+            return Err(bad(
+                "credentials do not go in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+            ));
+        }
+        if authority.is_empty() {
+            return Err(bad("no bucket name"));
+        }
+        if text.contains(['?', '#']) || authority.contains(':') {
+            return Err(bad("expected s3://<bucket>/<prefix> (the endpoint goes in AWS_ENDPOINT_URL)"));
+        }
+        let prefix = path.trim_matches('/');
+        if prefix.split('/').any(|part| part == "." || part == "..") || prefix.contains("//") {
+            return Err(bad("the prefix has an empty, `.` or `..` part"));
+        }
+        Ok(BucketUrl {
+            scheme: scheme.to_owned(),
+            bucket: authority.to_owned(),
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The bucket's name.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The prefix inside the bucket, without leading or trailing `/` (`""` for the whole bucket).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+impl fmt::Display for BucketUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}", self.scheme, self.bucket)?;
+        match self.prefix.is_empty() {
+            true => Ok(()),
+            false => write!(f, "/{}", self.prefix),
+        }
+    }
+}
+
+/// Which partitions to list (from `--workflow`, `--since`, `--until`).
+#[derive(Debug, Clone, Default)]
+pub struct Prune<'a> {
+    /// Only these workflows (empty: all).
+    pub workflows: &'a [String],
+    /// First day, inclusive.
+    pub since: Option<NaiveDate>,
+    /// Last day, inclusive.
+    pub until: Option<NaiveDate>,
+}
+
+/// One uploaded segment object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentObject {
+    /// Its key in the bucket.
+    pub key: ObjectPath,
+    /// Its size in bytes (compressed).
+    pub size: u64,
+    /// How it is compressed (by its name's ending).
+    pub compression: SegmentCompression,
+    /// Its first record's time and sequence number: the order of an instance's segments.
+    pub order: (NaiveDateTime, u64),
+}
+
+/// The segments of one workflow, day and instance, in order: together, that instance's day file.
+#[derive(Debug, Clone)]
+pub struct BucketDay {
+    /// The workflow (`workflow=` partition).
+    pub workflow: String,
+    /// The day (`date=` partition).
+    pub date: NaiveDate,
+    /// The instance that uploaded them.
+    pub instance: String,
+    /// Its segments, by first-record time then sequence number.
+    pub objects: Vec<SegmentObject>,
+}
+
+/// What listing a bucket did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListStats {
+    /// The bucket URL.
+    pub url: String,
+    /// Listing requests (one per folder level listed).
+    pub listings: u64,
+    /// Segment objects selected.
+    pub objects: u64,
+    /// Keys that are not `workflow=<id>/date=<YYYY-MM-DD>/<segment>` (ignored).
+    pub ignored: Vec<String>,
+}
+
+/// An opened bucket: the store client and the runtime its requests run on.
+pub struct Bucket {
+    url: BucketUrl,
+    store: Arc<dyn ObjectStore>,
+    runtime: tokio::runtime::Runtime,
+    opened: AtomicU64,
+}
+
+impl fmt::Debug for Bucket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bucket").field("url", &self.url).finish()
+    }
+}
+
+impl Bucket {
+    /// Opens the store `url` names, with credentials and endpoint from the environment. Nothing
+    /// is requested yet: an unreachable store or a missing bucket shows at the first listing.
+    pub fn open(url: BucketUrl) -> Result<Arc<Bucket>, DatasetError> {
+        let error = |source| DatasetError::Bucket {
+            url: url.to_string(),
+            source,
+        };
+        let retry = RetryConfig {
+            max_retries: MAX_RETRIES,
+            ..RetryConfig::default()
+        };
+        let store = AmazonS3Builder::from_env()
+            .with_bucket_name(&url.bucket)
+            .with_retry(retry)
+            .with_config(
+                AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
+                CONNECT_TIMEOUT,
+            )
+            .with_config(
+                AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
+                REQUEST_TIMEOUT,
+            )
+            .build()
+            .map_err(error)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("micromodel-bucket")
+            .enable_all()
+            .build()
+            .map_err(DatasetError::Runtime)?;
+        Ok(Arc::new(Bucket {
+            url,
+            store: Arc::new(store),
+            runtime,
+            opened: AtomicU64::new(0),
+        }))
+    }
+
+    /// The bucket URL (printable: it never holds credentials).
+    pub fn url(&self) -> &BucketUrl {
+        &self.url
+    }
+
+    /// `s3://<bucket>/<key>`: how an object is named in messages.
+    pub fn object_url(&self, key: &ObjectPath) -> String {
+        format!("{}://{}/{key}", self.url.scheme, self.url.bucket)
+    }
+
+    /// Objects opened for reading so far (an object read twice counts twice).
+    pub fn objects_opened(&self) -> u64 {
+        self.opened.load(Ordering::Relaxed)
+    }
+
+    /// Lists the segments `prune` selects, grouped by workflow, day and instance, in
+    /// (date, workflow, instance) order.
+    pub fn list(&self, prune: &Prune<'_>) -> Result<(Vec<BucketDay>, ListStats), DatasetError> {
+        let mut stats = ListStats {
+            url: self.url.to_string(),
+            ..ListStats::default()
+        };
+        let root = (!self.url.prefix.is_empty()).then(|| ObjectPath::from(self.url.prefix.as_str()));
+        let child = |name: &str| match &root {
+            Some(root) => root.child(name),
+            None => ObjectPath::from(name),
+        };
+        let mut workflows: Vec<(String, ObjectPath)> = Vec::new();
+        if prune.workflows.is_empty() {
+            let (folders, objects) = self.list_level(root.as_ref(), &mut stats)?;
+            stats.ignored.extend(objects.into_iter().map(|o| o.location.to_string()));
+            for folder in folders {
+                match folder.filename().and_then(layout::parse_workflow_partition) {
+                    Some(id) => workflows.push((id.to_owned(), folder.clone())),
+                    None => stats.ignored.push(format!("{folder}/")),
+                }
+            }
+        } else {
+            let mut wanted = prune.workflows.to_vec();
+            wanted.sort();
+            wanted.dedup();
+            for id in wanted {
+                let folder = child(&format!("{}{id}", layout::WORKFLOW_PARTITION));
+                workflows.push((id, folder));
+            }
+        }
+        let mut days: BTreeMap<(NaiveDate, String, String), Vec<SegmentObject>> = BTreeMap::new();
+        for (workflow, folder) in workflows {
+            let (dates, objects) = self.list_level(Some(&folder), &mut stats)?;
+            stats.ignored.extend(objects.into_iter().map(|o| o.location.to_string()));
+            for date_folder in dates {
+                let Some(date) = date_folder.filename().and_then(layout::parse_date_partition)
+                else {
+                    stats.ignored.push(format!("{date_folder}/"));
+                    continue;
+                };
+                let wanted = prune.since.is_none_or(|s| date >= s)
+                    && prune.until.is_none_or(|u| date <= u);
+                if !wanted {
+                    continue;
+                }
+                let (folders, objects) = self.list_level(Some(&date_folder), &mut stats)?;
+                stats.ignored.extend(folders.into_iter().map(|f| format!("{f}/")));
+                for object in objects {
+                    let name = object.location.filename().and_then(layout::parse_segment_name);
+                    let Some(name) = name else {
+                        stats.ignored.push(object.location.to_string());
+                        continue;
+                    };
+                    stats.objects += 1;
+                    days.entry((date, workflow.clone(), name.instance))
+                        .or_default()
+                        .push(SegmentObject {
+                            key: object.location,
+                            size: object.size,
+                            compression: name.compression,
+                            order: (name.first_record, name.seq),
+                        });
+                }
+            }
+        }
+        let days = days
+            .into_iter()
+            .map(|((date, workflow, instance), mut objects)| {
+                objects.sort_by(|a, b| a.order.cmp(&b.order));
+                BucketDay {
+                    workflow,
+                    date,
+                    instance,
+                    objects,
+                }
+            })
+            .collect();
+        Ok((days, stats))
+    }
+
+    /// One delimiter-based listing: the folders and the objects directly under `prefix`.
+    fn list_level(
+        &self,
+        prefix: Option<&ObjectPath>,
+        stats: &mut ListStats,
+    ) -> Result<(Vec<ObjectPath>, Vec<object_store::ObjectMeta>), DatasetError> {
+        stats.listings += 1;
+        tracing::debug!(url = %self.url, prefix = ?prefix.map(ToString::to_string), "listing");
+        let listed = self
+            .runtime
+            .block_on(self.store.list_with_delimiter(prefix))
+            .map_err(|source| DatasetError::Bucket {
+                url: self.url.to_string(),
+                source,
+            })?;
+        let mut folders = listed.common_prefixes;
+        folders.sort();
+        let mut objects = listed.objects;
+        objects.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok((folders, objects))
+    }
+
+    /// Opens `object` for reading, streamed and decompressed as it is read.
+    pub fn open_object(&self, object: &SegmentObject) -> Result<Box<dyn BufRead + Send>, DatasetError> {
+        self.opened.fetch_add(1, Ordering::Relaxed);
+        let url = self.object_url(&object.key);
+        stream::open(
+            self.runtime.handle(),
+            Arc::clone(&self.store),
+            object.key.clone(),
+            object.compression,
+        )
+        .map_err(|source| DatasetError::Read {
+            path: url.into(),
+            source,
+        })
+    }
+}
