@@ -296,6 +296,15 @@ for r in $(seq 1 "$REPS"); do
     say "phase 6, rep $r/$REPS: recorder alone, $RECORDS records"
     "$EX/bench_recorder" --records "$RECORDS" --fsync interval --dir "$OUT" >"$OUT/p6-$r.json"
 done
+# BENCH_SINK=URL (e.g. file:///tmp/bench-bucket, or s3://... with the AWS_* environment): the
+# same with the object-storage sink on; the results go to p6-sink-<rep>.json beside.
+if [[ -n "${BENCH_SINK:-}" ]]; then
+    for r in $(seq 1 "$REPS"); do
+        say "phase 6, rep $r/$REPS: recorder alone with --sink $BENCH_SINK"
+        "$EX/bench_recorder" --records "$RECORDS" --fsync interval --dir "$OUT" \
+            --sink "$BENCH_SINK" >"$OUT/p6-sink-$r.json"
+    done
+fi
 
 if [[ "${BENCH_KEEP_DATA:-0}" != 1 ]]; then
     rm -rf "$OUT/data" "$OUT"/data-p4-*

@@ -56,6 +56,9 @@ pub enum StartError {
     /// The HTTP client could not be built.
     #[error("could not build the upstream HTTP client: {0}")]
     Client(#[from] crate::upstream::ClientError),
+    /// The object-storage sink (`--sink`) could not start.
+    #[error("{0}")]
+    Sink(#[from] crate::sink::SinkError),
 }
 
 impl StartError {
@@ -121,11 +124,15 @@ pub async fn serve(
     // Watch first, then read: a save between the two still triggers a reload.
     let watcher = watcher::spawn(args.config.clone(), control_tx);
     let initial = Arc::new(config::load(&args.config, options)?);
-    let (recorder, recorder_task) = recorder::start(RecorderOptions {
-        data_dir: args.data_dir.clone(),
-        fsync: args.fsync,
-        queue_records: args.queue_records as usize,
-    })
+    let sink = crate::sink::start(&args.sink, &args.data_dir)?;
+    let (recorder, recorder_task) = recorder::start_with_sink(
+        RecorderOptions {
+            data_dir: args.data_dir.clone(),
+            fsync: args.fsync,
+            queue_records: args.queue_records as usize,
+        },
+        sink.as_ref().map(crate::sink::SinkHandle::spool),
+    )
     .map_err(|source| StartError::DataDir {
         path: args.data_dir.display().to_string(),
         source,
@@ -175,6 +182,10 @@ pub async fn serve(
     let report = recorder_task
         .stop(deadline, second_stop(&mut control))
         .await;
+    if let Some(sink) = sink {
+        // Every line the recorder wrote is in a segment now: seal and upload in what is left.
+        sink.stop(deadline).await;
+    }
     if let Some((signals, task)) = admin {
         // Idle scrapers' connections close at once; a scrape in progress gets a moment.
         signals.stop.cancel();

@@ -109,6 +109,9 @@ pub struct ServeArgs {
     /// past it the answer still reaches the client but is not recorded (`too_large`).
     #[arg(long, env = "MICROMODEL_MAX_RECORD_BYTES", default_value_t = 32 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_record_bytes: u64,
+    /// Flags of the object-storage sink (`--sink`, docs/object-storage.md).
+    #[command(flatten)]
+    pub sink: crate::sink::SinkArgs,
 }
 
 impl ServeArgs {

@@ -11,10 +11,14 @@
 //! The day folder is named after the UTC date of the record's `timestamp`. A name that is not
 //! exactly `DD-MM-YYYY` (two digits, two digits, four digits, a real date) is not a day folder:
 //! [`parse_day_folder`] refuses it, so [`day_folder_name`] and [`parse_day_folder`] round-trip.
+//!
+//! The sink (`crate::sink`) keeps its segments in `<data_dir>/@spool/` ([`SPOOL_DIR`]) and
+//! names objects `<prefix>/workflow=<id>/date=<YYYY-MM-DD>/<instance>-<YYYYMMDDTHHMMSSZ>-<seq>.jsonl.gz`:
+//! [`segment_key`] writes that key and [`parse_segment_key`] reads it back.
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// File name of every day's records, inside its day folder.
 pub const DATA_FILE: &str = "data.jsonl";
@@ -59,76 +63,200 @@ pub fn record_path(data_dir: &Path, workflow_id: &str, timestamp: DateTime<Utc>)
     data_file_in(&day_dir(data_dir, workflow_id, timestamp.date_naive()))
 }
 
-/// Bucket partition folder of a workflow: `workflow=<id>` (hive style, as the sink uploads).
-pub const WORKFLOW_PARTITION: &str = "workflow=";
+/// Folder under `--data-dir` where the sink keeps its segments (`<data_dir>/@spool/`). `@` is
+/// not allowed in workflow ids, so the spool can never be mistaken for a workflow's folder.
+pub const SPOOL_DIR: &str = "@spool";
 
-/// Bucket partition folder of a UTC day: `date=<YYYY-MM-DD>`.
-pub const DATE_PARTITION: &str = "date=";
+/// `<data_dir>/@spool`: the sink's spool (see `crate::sink`).
+pub fn spool_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(SPOOL_DIR)
+}
 
-/// How an uploaded segment is compressed, told by its name's ending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SegmentCompression {
-    /// `.jsonl.gz`
+/// Inside the spool: segments being written, or waiting to be sealed (uncompressed, named
+/// like their key with the `.jsonl` extension).
+pub const SPOOL_OPEN: &str = "open";
+/// Inside the spool: sealed segments waiting for their upload, each at its object key.
+pub const SPOOL_SEALED: &str = "sealed";
+/// Inside the spool: one marker file per workflow day that went to the spool
+/// (`days/<workflow>/<YYYY-MM-DD>`), plus `<YYYY-MM-DD>.unspooled` when some of its records
+/// could not be spooled; `--local-retention-days` reads them.
+pub const SPOOL_DAYS: &str = "days";
+/// Inside the spool: the next segment sequence number (decimal text).
+pub const SPOOL_SEQ_FILE: &str = "next-seq";
+/// Suffix of a day's "not everything was spooled" marker.
+pub const UNSPOOLED_SUFFIX: &str = ".unspooled";
+
+/// `<spool>/days/<workflow>/<YYYY-MM-DD>`: the marker of a workflow day that went to the spool.
+pub fn spool_day_marker(spool: &Path, workflow: &str, date: NaiveDate) -> PathBuf {
+    spool
+        .join(SPOOL_DAYS)
+        .join(workflow)
+        .join(date.format(PARTITION_DATE_FORMAT).to_string())
+}
+
+/// `<spool>/days/<workflow>/<YYYY-MM-DD>.unspooled`: some records of that day are only local.
+pub fn spool_unspooled_marker(spool: &Path, workflow: &str, date: NaiveDate) -> PathBuf {
+    let mut name = date.format(PARTITION_DATE_FORMAT).to_string();
+    name.push_str(UNSPOOLED_SUFFIX);
+    spool.join(SPOOL_DAYS).join(workflow).join(name)
+}
+
+/// `<spool>/<open|sealed>/workflow=<id>/date=<YYYY-MM-DD>`: one partition's spool folder.
+pub fn spool_partition_dir(stage: &Path, workflow: &str, date: NaiveDate) -> PathBuf {
+    stage
+        .join(workflow_partition(workflow))
+        .join(date_partition(date))
+}
+
+/// True for an entry of `--data-dir` that is not a workflow's folder but the sink's spool.
+pub fn is_spool_folder(name: &str) -> bool {
+    name == SPOOL_DIR
+}
+
+/// How a segment's lines are compressed, which also fixes its object name's extension.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Compression {
+    /// gzip (`.jsonl.gz`): every consumer reads it.
+    #[default]
     Gzip,
-    /// `.jsonl.zst`
+    /// Zstandard (`.jsonl.zst`): smaller and faster, read by DuckDB, Spark, `datasets`.
     Zstd,
-    /// `.jsonl`
+    /// None (`.jsonl`).
     None,
 }
 
-/// One uploaded segment's name, `<instance>-<YYYYMMDDTHHMMSSZ>-<seq>.jsonl[.gz|.zst]`, parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SegmentName {
-    /// The instance (`--instance-id`) that wrote it; may itself contain `-`.
+impl Compression {
+    /// Every compression, for parsing keys.
+    pub const ALL: [Compression; 3] = [Compression::Gzip, Compression::Zstd, Compression::None];
+
+    /// The object name's extension, with its dot: `.jsonl.gz`, `.jsonl.zst`, `.jsonl`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Compression::Gzip => ".jsonl.gz",
+            Compression::Zstd => ".jsonl.zst",
+            Compression::None => ".jsonl",
+        }
+    }
+}
+
+/// `chrono` format of a segment's first-record time in its name: `YYYYMMDDTHHMMSSZ`.
+const SEGMENT_TIME_FORMAT: &str = "%Y%m%dT%H%M%SZ";
+/// Length of a formatted segment time.
+const SEGMENT_TIME_LEN: usize = 16;
+/// `chrono` format of the `date=` partition: `YYYY-MM-DD` (ISO dates sort).
+const PARTITION_DATE_FORMAT: &str = "%Y-%m-%d";
+
+/// Everything a segment's object key says: its partitions and its name.
+///
+/// The key, below the sink's prefix, is
+/// `workflow=<id>/date=<YYYY-MM-DD>/<instance>-<YYYYMMDDTHHMMSSZ>-<seq>.jsonl.gz`
+/// ([`segment_key`]; [`parse_segment_key`] reads it back). `<instance>` may contain `-`; the
+/// time has a fixed width, so the name is parsed from its end.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SegmentKey {
+    /// The workflow id (the `workflow=` partition).
+    pub workflow: String,
+    /// The UTC day of the segment's records (the `date=` partition).
+    pub date: NaiveDate,
+    /// `--instance-id` of the instance that wrote it.
     pub instance: String,
-    /// UTC time of its first record, to the second.
-    pub first_record: NaiveDateTime,
-    /// Its sequence number.
+    /// The timestamp of its first record, to the second (UTC).
+    pub first_record: DateTime<Utc>,
+    /// The writer's segment sequence number (unique per instance, survives restarts).
     pub seq: u64,
-    /// Its compression.
-    pub compression: SegmentCompression,
+    /// How the object is compressed.
+    pub compression: Compression,
 }
 
-/// The workflow id a `workflow=<id>` partition folder names (`None` for any other name).
+/// `workflow=<id>`: the workflow partition's folder name.
+pub fn workflow_partition(workflow: &str) -> String {
+    format!("workflow={workflow}")
+}
+
+/// The workflow id of a `workflow=<id>` folder name.
 pub fn parse_workflow_partition(name: &str) -> Option<&str> {
-    name.strip_prefix(WORKFLOW_PARTITION).filter(|id| !id.is_empty())
+    name.strip_prefix("workflow=").filter(|id| !id.is_empty())
 }
 
-/// The day a `date=<YYYY-MM-DD>` partition folder names (`None` for any other name).
+/// `date=<YYYY-MM-DD>`: the date partition's folder name.
+pub fn date_partition(date: NaiveDate) -> String {
+    format!("date={}", date.format(PARTITION_DATE_FORMAT))
+}
+
+/// The date of a `date=<YYYY-MM-DD>` folder name (exact, zero-padded).
 pub fn parse_date_partition(name: &str) -> Option<NaiveDate> {
-    let day = name.strip_prefix(DATE_PARTITION)?;
-    let b = day.as_bytes();
+    let text = name.strip_prefix("date=")?;
+    let b = text.as_bytes();
     let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
         && b.iter()
             .enumerate()
-            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
-    shape
-        .then(|| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
-        .flatten()
-}
-
-/// A segment object's file name parsed (`None` when it is not one). The instance is what is
-/// left of the name after the last two `-`-separated parts, so it may contain `-` (pod names).
-pub fn parse_segment_name(name: &str) -> Option<SegmentName> {
-    let (stem, compression) = if let Some(stem) = name.strip_suffix(".jsonl.gz") {
-        (stem, SegmentCompression::Gzip)
-    } else if let Some(stem) = name.strip_suffix(".jsonl.zst") {
-        (stem, SegmentCompression::Zstd)
-    } else {
-        (name.strip_suffix(".jsonl")?, SegmentCompression::None)
-    };
-    let (rest, seq) = stem.rsplit_once('-')?;
-    let (instance, time) = rest.rsplit_once('-')?;
-    if instance.is_empty() || seq.is_empty() || !seq.bytes().all(|c| c.is_ascii_digit()) {
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
         return None;
     }
-    let first_record = (time.len() == 16)
-        .then(|| NaiveDateTime::parse_from_str(time, "%Y%m%dT%H%M%SZ").ok())
-        .flatten()?;
-    Some(SegmentName {
+    NaiveDate::parse_from_str(text, PARTITION_DATE_FORMAT).ok()
+}
+
+/// A segment's file name (the key's last part), without its extension:
+/// `<instance>-<YYYYMMDDTHHMMSSZ>-<seq>` (seq zero-padded to 6 digits, so names sort).
+pub fn segment_stem(instance: &str, first_record: DateTime<Utc>, seq: u64) -> String {
+    format!(
+        "{instance}-{}-{seq:06}",
+        first_record.format(SEGMENT_TIME_FORMAT)
+    )
+}
+
+/// Reads a [`segment_stem`] back: (instance, first-record time, seq).
+pub fn parse_segment_stem(stem: &str) -> Option<(&str, DateTime<Utc>, u64)> {
+    let (rest, seq) = stem.rsplit_once('-')?;
+    if seq.is_empty() || !seq.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let seq = seq.parse().ok()?;
+    let split = rest.len().checked_sub(SEGMENT_TIME_LEN + 1)?;
+    let (instance, time) = (rest.get(..split)?, rest.get(split + 1..)?);
+    if instance.is_empty() || rest.as_bytes()[split] != b'-' {
+        return None;
+    }
+    let time = chrono::NaiveDateTime::parse_from_str(time, SEGMENT_TIME_FORMAT).ok()?;
+    Some((instance, time.and_utc(), seq))
+}
+
+/// The object key of a segment below the sink's prefix:
+/// `workflow=<id>/date=<YYYY-MM-DD>/<instance>-<YYYYMMDDTHHMMSSZ>-<seq><extension>`.
+pub fn segment_key(key: &SegmentKey) -> String {
+    format!(
+        "{}/{}/{}{}",
+        workflow_partition(&key.workflow),
+        date_partition(key.date),
+        segment_stem(&key.instance, key.first_record, key.seq),
+        key.compression.extension()
+    )
+}
+
+/// Reads a key written by [`segment_key`] (relative to the prefix: strip it first). `None`
+/// for anything else, so a listing can skip foreign objects.
+pub fn parse_segment_key(key: &str) -> Option<SegmentKey> {
+    let mut parts = key.split('/');
+    let (workflow, date, name) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let workflow = parse_workflow_partition(workflow)?;
+    let date = parse_date_partition(date)?;
+    // Longest extension first: `.jsonl` is a suffix of neither of the others, but check all.
+    let (stem, compression) = Compression::ALL
+        .iter()
+        .find_map(|c| name.strip_suffix(c.extension()).map(|stem| (stem, *c)))?;
+    let (instance, first_record, seq) = parse_segment_stem(stem)?;
+    Some(SegmentKey {
+        workflow: workflow.to_owned(),
+        date,
         instance: instance.to_owned(),
         first_record,
-        seq: seq.parse().ok()?,
+        seq,
         compression,
     })
 }
@@ -173,45 +301,63 @@ mod tests {
         assert_eq!(parse_day_folder("31-02-2025"), None);
         assert_eq!(parse_day_folder("+4-08-2025"), None);
     }
+
     #[test]
-    fn segment_names() {
-        let name = parse_segment_name("micromodel-7c9f-0-20250824T235959Z-000012.jsonl.gz")
-            .expect("a segment name");
-        assert_eq!(name.instance, "micromodel-7c9f-0");
-        assert_eq!(name.seq, 12);
-        assert_eq!(name.compression, SegmentCompression::Gzip);
+    fn segment_keys_round_trip() {
+        let first = DateTime::parse_from_rfc3339("2025-08-04T07:08:09.750Z")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("valid timestamp");
+        let key = SegmentKey {
+            workflow: "my.flow-1".into(),
+            date: NaiveDate::from_ymd_opt(2025, 8, 4).expect("date"),
+            instance: "micromodel-7d9f-x2".into(),
+            first_record: first,
+            seq: 42,
+            compression: Compression::Gzip,
+        };
+        let text = segment_key(&key);
         assert_eq!(
-            name.first_record.to_string(),
-            "2025-08-24 23:59:59".to_owned()
+            text,
+            "workflow=my.flow-1/date=2025-08-04/micromodel-7d9f-x2-20250804T070809Z-000042.jsonl.gz"
         );
-        let zstd = parse_segment_name("a-20250824T000000Z-1.jsonl.zst").expect("zstd");
-        assert_eq!(zstd.compression, SegmentCompression::Zstd);
-        let plain = parse_segment_name("a-20250824T000000Z-1.jsonl").expect("plain");
-        assert_eq!(plain.compression, SegmentCompression::None);
-        for bad in [
-            "a-20250824T000000Z-1.json",
-            "-20250824T000000Z-1.jsonl",
-            "a-20250824T000000-1.jsonl",
-            "a-20250824T000000Z-x.jsonl",
-            "a-20250832T000000Z-1.jsonl",
-            "a-1.jsonl",
-            "data.jsonl",
-        ] {
-            assert_eq!(parse_segment_name(bad), None, "{bad}");
+        let back = parse_segment_key(&text).expect("parses");
+        assert_eq!(back.first_record.timestamp(), first.timestamp());
+        assert_eq!(
+            back,
+            SegmentKey {
+                first_record: back.first_record,
+                ..key.clone()
+            }
+        );
+        for c in Compression::ALL {
+            let k = SegmentKey {
+                compression: c,
+                seq: 1_234_567,
+                ..back.clone()
+            };
+            assert_eq!(parse_segment_key(&segment_key(&k)), Some(k));
         }
     }
 
     #[test]
-    fn partitions() {
-        assert_eq!(parse_workflow_partition("workflow=chat"), Some("chat"));
-        assert_eq!(parse_workflow_partition("workflow="), None);
-        assert_eq!(parse_workflow_partition("chat"), None);
-        assert_eq!(
-            parse_date_partition("date=2025-08-24"),
-            NaiveDate::from_ymd_opt(2025, 8, 24)
-        );
-        assert_eq!(parse_date_partition("date=2025-8-24"), None);
-        assert_eq!(parse_date_partition("date=24-08-2025"), None);
-        assert_eq!(parse_date_partition("2025-08-24"), None);
+    fn foreign_keys_are_refused() {
+        for bad in [
+            "",
+            "workflow=a/date=2025-08-04",
+            "workflow=a/date=2025-08-04/x-20250804T070809Z-1.json",
+            "workflow=a/date=2025-8-04/x-20250804T070809Z-1.jsonl",
+            "workflow=/date=2025-08-04/x-20250804T070809Z-1.jsonl",
+            "wf=a/date=2025-08-04/x-20250804T070809Z-1.jsonl",
+            "workflow=a/date=2025-08-04/-20250804T070809Z-1.jsonl",
+            "workflow=a/date=2025-08-04/x-20250804T070809Z-.jsonl",
+            "workflow=a/date=2025-08-04/x-20250804T070809-1.jsonl",
+            "workflow=a/date=2025-08-04/x20250804T070809Z-1.jsonl",
+            "workflow=a/date=2025-08-04/x-20251304T070809Z-1.jsonl",
+            "workflow=a/date=2025-08-04/sub/x-20250804T070809Z-1.jsonl",
+        ] {
+            assert_eq!(parse_segment_key(bad), None, "{bad:?}");
+        }
+        assert!(is_spool_folder(SPOOL_DIR));
+        assert_eq!(parse_date_partition("date=2025-02-31"), None);
     }
 }

@@ -28,6 +28,8 @@
 //! - [`telemetry`]: metric names and the Prometheus recorder.
 //! - [`sdnotify`]: systemd `READY=1` / `RELOADING=1` / `STOPPING=1`.
 //! - [`demo`]: `micromodel demo`, with its built-in OpenAI-compatible upstream.
+//! - [`sink`]: `--sink`: records also shipped to object storage as sealed, compressed
+//!   segments through a spool in the data folder.
 //! - [`layout`]: the one owner of the on-disk naming,
 //!   `<data_dir>/<workflow>/<DD-MM-YYYY>/data.jsonl` (day folder format, file name, path
 //!   building); the recorder, the data tools and the demo build paths through it.
@@ -46,6 +48,7 @@ pub mod recorder;
 pub(crate) mod sdnotify;
 pub(crate) mod server;
 pub mod signals;
+pub mod sink;
 pub(crate) mod supervisor;
 pub(crate) mod telemetry;
 pub(crate) mod upstream;

@@ -48,6 +48,24 @@ pub const REQUESTS_REJECTED: &str = "micromodel_requests_rejected_total";
 /// `micromodel_buffered_request_bytes`: request body bytes held in memory now
 pub const BUFFERED_BYTES: &str = "micromodel_buffered_request_bytes";
 
+/// `micromodel_sink_objects_uploaded_total`: segments uploaded to the sink's store.
+pub const SINK_OBJECTS_UPLOADED: &str = "micromodel_sink_objects_uploaded_total";
+/// `micromodel_sink_bytes_uploaded_total`: bytes (compressed) uploaded to the sink's store.
+pub const SINK_BYTES_UPLOADED: &str = "micromodel_sink_bytes_uploaded_total";
+/// `micromodel_sink_upload_failures_total{kind}`; kind: auth (401/403), not_found (no such
+/// bucket), store (network, timeouts, 5xx after the client's retries), local_io
+pub const SINK_UPLOAD_FAILURES: &str = "micromodel_sink_upload_failures_total";
+/// `micromodel_sink_spool_bytes`: bytes in the spool (open and sealed segments)
+pub const SINK_SPOOL_BYTES: &str = "micromodel_sink_spool_bytes";
+/// `micromodel_sink_spool_segments`: sealed segments waiting for their upload
+pub const SINK_SPOOL_SEGMENTS: &str = "micromodel_sink_spool_segments";
+/// `micromodel_sink_oldest_pending_seconds`: age of the oldest sealed segment not uploaded yet
+/// (0 when none waits)
+pub const SINK_OLDEST_PENDING: &str = "micromodel_sink_oldest_pending_seconds";
+/// `micromodel_sink_records_not_spooled_total{reason}`; reason: spool_full, spool_error —
+/// records in the local day files only
+pub const SINK_RECORDS_NOT_SPOOLED: &str = "micromodel_sink_records_not_spooled_total";
+
 /// Counts an upstream failure in [`UPSTREAM_ERRORS`]: `connect`, `timeout` or `invalid`.
 pub fn upstream_error(workflow: &str, kind: &'static str) {
     metrics::counter!(UPSTREAM_ERRORS, "workflow" => workflow.to_owned(), "kind" => kind)
@@ -106,6 +124,41 @@ fn describe() {
     describe_gauge!(CONFIG_GENERATION, "Generation of the config in force.");
     describe_gauge!(WORKFLOWS, "Workflows in the config in force.");
     describe_limits();
+    describe_sink();
+}
+
+fn describe_sink() {
+    describe_counter!(
+        SINK_OBJECTS_UPLOADED,
+        "Segments uploaded to the sink's store."
+    );
+    describe_counter!(
+        SINK_BYTES_UPLOADED,
+        Unit::Bytes,
+        "Bytes (compressed) uploaded to the sink's store."
+    );
+    describe_counter!(
+        SINK_UPLOAD_FAILURES,
+        "Failed segment uploads (each retry counts): auth, not_found, store, local_io."
+    );
+    describe_gauge!(
+        SINK_SPOOL_BYTES,
+        Unit::Bytes,
+        "Bytes in the sink's spool (open and sealed segments)."
+    );
+    describe_gauge!(
+        SINK_SPOOL_SEGMENTS,
+        "Sealed segments waiting for their upload."
+    );
+    describe_gauge!(
+        SINK_OLDEST_PENDING,
+        Unit::Seconds,
+        "Age of the oldest sealed segment not uploaded yet."
+    );
+    describe_counter!(
+        SINK_RECORDS_NOT_SPOOLED,
+        "Records written locally but not to the sink's spool: spool_full, spool_error."
+    );
 }
 
 fn describe_limits() {

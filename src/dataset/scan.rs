@@ -119,6 +119,10 @@ fn scan_folder(
             out.ignored.push(workflow);
             continue;
         };
+        if layout::is_spool_folder(&name) {
+            // The sink's spool (`--sink`): its segments are copies of the day files.
+            continue;
+        }
         if !workflow.is_dir() {
             out.ignored.push(workflow);
             continue;
@@ -171,11 +175,9 @@ fn scan_bucket(
         .extend(stats.ignored.iter().map(|key| PathBuf::from(format!("{url}: {key}"))));
     for day in days {
         let path = PathBuf::from(format!(
-            "{url}/{}{}/{}{}/{}-*",
-            layout::WORKFLOW_PARTITION,
-            day.workflow,
-            layout::DATE_PARTITION,
-            day.date.format("%Y-%m-%d"),
+            "{url}/{}/{}/{}-*",
+            layout::workflow_partition(&day.workflow),
+            layout::date_partition(day.date),
             day.instance
         ));
         out.files.push(DataFile {

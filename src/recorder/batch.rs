@@ -30,6 +30,7 @@ pub(crate) fn write_batch(
     data_dir: &Path,
     policy: FsyncPolicy,
     pending: &mut Vec<RecordLine>,
+    sink: Option<&crate::sink::Spool>,
 ) -> BatchOutcome {
     let mut outcome = BatchOutcome::default();
     let groups = group_by_file(data_dir, std::mem::take(pending), &mut outcome.rejected);
@@ -46,6 +47,16 @@ pub(crate) fn write_batch(
                 if let Some(first) = lines.first() {
                     metrics::counter!(crate::telemetry::RECORDS_WRITTEN, "workflow" => first.workflow_id.clone())
                         .increment(lines.len() as u64);
+                    if let Some(sink) = sink {
+                        let date = first.timestamp.date_naive();
+                        sink.append(
+                            &first.workflow_id,
+                            date,
+                            first.timestamp,
+                            &buf,
+                            lines.len() as u64,
+                        );
+                    }
                 }
             }
             Err(e) => {

@@ -220,6 +220,15 @@ impl RecorderHandle {
 /// Must be called inside a tokio runtime (an error otherwise). The start-up repair runs on the
 /// calling thread.
 pub fn start(opts: RecorderOptions) -> io::Result<(Recorder, RecorderHandle)> {
+    start_with_sink(opts, None)
+}
+
+/// [`start`], with every line written also appended to the sink's spool right after its
+/// local write (`--sink`, see [`crate::sink`]).
+pub fn start_with_sink(
+    opts: RecorderOptions,
+    sink: Option<Arc<crate::sink::Spool>>,
+) -> io::Result<(Recorder, RecorderHandle)> {
     let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
     std::fs::create_dir_all(&opts.data_dir)?;
     repair::repair_data_dir(&opts.data_dir)?;
@@ -233,7 +242,8 @@ pub fn start(opts: RecorderOptions) -> io::Result<(Recorder, RecorderHandle)> {
         Arc::clone(&data_dir),
         opts.fsync,
         give_up.clone(),
-    );
+    )
+    .with_sink(sink);
     let join = runtime.spawn(writer.run());
     Ok((
         Recorder {

@@ -56,6 +56,8 @@ pub(crate) struct Writer {
     fail_log: LogLimiter,
     /// Failed attempts since the last success.
     failing: u64,
+    /// `--sink`: the spool every written line also goes to.
+    sink: Option<Arc<crate::sink::Spool>>,
 }
 
 impl Writer {
@@ -77,7 +79,14 @@ impl Writer {
             sync_due: None,
             fail_log: LogLimiter::new(LOG_EVERY),
             failing: 0,
+            sink: None,
         }
+    }
+
+    /// Also appends every written line to the sink's spool.
+    pub(crate) fn with_sink(mut self, sink: Option<Arc<crate::sink::Spool>>) -> Self {
+        self.sink = sink;
+        self
     }
 
     /// Runs until the queue is closed and drained (true) or until told to give up (false).
@@ -186,11 +195,12 @@ impl Writer {
     async fn write_pending(&mut self) -> bool {
         let data_dir = Arc::clone(&self.data_dir);
         let policy = self.policy;
+        let sink = self.sink.clone();
         let mut pending = std::mem::take(&mut self.pending);
         let count = pending.len();
         let done = self
             .blocking(move |cache| {
-                let outcome = write_batch(cache, &data_dir, policy, &mut pending);
+                let outcome = write_batch(cache, &data_dir, policy, &mut pending, sink.as_deref());
                 (outcome, pending)
             })
             .await;

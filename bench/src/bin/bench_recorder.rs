@@ -11,6 +11,11 @@
 //! `stats().written` reaches the total. Then drops the submit side and times
 //! `RecorderHandle::finish` (drain and final fsync). Prints one JSON object; the folder is
 //! removed afterwards.
+//!
+//! `--sink URL` (with `--sink-compression gzip|zstd|none`, `--sink-segment-bytes N`) turns the
+//! object-storage sink on, as `serve --sink` does: every line also goes to the spool, segments
+//! are sealed and uploaded meanwhile. The rate is still timed until `written` reaches the total;
+//! then the sink's stop (seal and upload what is left, at most 120 s) is timed apart.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -23,6 +28,15 @@ fn main() {
     let mut dir = PathBuf::from("target");
     let mut fsync = FsyncPolicy::Interval;
     let mut queue_records: usize = 65_536;
+    let mut sink = micromodel::sink::SinkArgs {
+        sink: None,
+        instance_id: Some("bench".into()),
+        sink_segment_bytes: 64 * 1024 * 1024,
+        sink_segment_seconds: 300,
+        sink_compression: micromodel::sink::Compression::Gzip,
+        sink_spool_bytes: 10 * 1024 * 1024 * 1024,
+        local_retention_days: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it
@@ -32,6 +46,16 @@ fn main() {
             "--records" => records = number(&value),
             "--dir" => dir = PathBuf::from(value),
             "--queue-records" => queue_records = number(&value) as usize,
+            "--sink" => sink.sink = Some(value),
+            "--sink-segment-bytes" => sink.sink_segment_bytes = number(&value),
+            "--sink-compression" => {
+                sink.sink_compression = match value.as_str() {
+                    "gzip" => micromodel::sink::Compression::Gzip,
+                    "zstd" => micromodel::sink::Compression::Zstd,
+                    "none" => micromodel::sink::Compression::None,
+                    other => fail(&format!("unknown compression {other}")),
+                }
+            }
             "--fsync" => {
                 fsync = match value.as_str() {
                     "interval" => FsyncPolicy::Interval,
@@ -52,11 +76,16 @@ fn main() {
 
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let report = runtime.block_on(async move {
-        let (recorder, handle) = recorder::start(RecorderOptions {
-            data_dir: data_dir.clone(),
-            fsync,
-            queue_records,
-        })
+        let sink = micromodel::sink::start(&sink, &data_dir)
+            .unwrap_or_else(|e| fail(&format!("sink: {e}")));
+        let (recorder, handle) = recorder::start_with_sink(
+            RecorderOptions {
+                data_dir: data_dir.clone(),
+                fsync,
+                queue_records,
+            },
+            sink.as_ref().map(micromodel::sink::SinkHandle::spool),
+        )
         .expect("recorder start");
         let high_water = queue_records - queue_records / 4;
         let template = record_json(0);
@@ -94,6 +123,15 @@ fn main() {
         let finish_started = Instant::now();
         let clean = handle.finish(Duration::from_secs(60)).await;
         let finish = finish_started.elapsed();
+        let sink_started = Instant::now();
+        let sink_report = match sink {
+            Some(sink) => Some(
+                sink.stop(tokio::time::Instant::now() + Duration::from_secs(120))
+                    .await,
+            ),
+            None => None,
+        };
+        let sink_stop = sink_started.elapsed();
         let lines = count_lines(&data_dir);
         let secs = elapsed.as_secs_f64();
         json!({
@@ -110,6 +148,10 @@ fn main() {
             "finish_ms": finish.as_secs_f64() * 1000.0,
             "finished_clean": clean,
             "lines_in_files": lines,
+            "sink": sink_report.is_some(),
+            "sink_stop_ms": sink_report.map(|_| sink_stop.as_secs_f64() * 1000.0),
+            "sink_uploaded_all": sink_report.map(|r| r.uploaded_all),
+            "sink_left_bytes": sink_report.map(|r| r.left_bytes),
         })
     });
     println!("{report}");
@@ -143,7 +185,9 @@ fn count_lines(dir: &std::path::Path) -> u64 {
         let path = entry.path();
         if path.is_dir() {
             total += count_lines(&path);
-        } else if path.file_name().is_some_and(|n| n == "data.jsonl") {
+        } else if path.file_name().is_some_and(|n| n == "data.jsonl")
+            && !path.components().any(|c| c.as_os_str() == "@spool")
+        {
             if let Ok(bytes) = std::fs::read(&path) {
                 total += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
             }

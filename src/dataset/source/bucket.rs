@@ -13,14 +13,14 @@ use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, Utc};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::{ClientConfigKey, ObjectStore, RetryConfig};
 
 use super::super::error::DatasetError;
 use super::stream;
-use crate::layout::{self, SegmentCompression};
+use crate::layout::{self, Compression};
 
 /// How long to wait for a connection to the store.
 const CONNECT_TIMEOUT: &str = "5 seconds";
@@ -121,9 +121,9 @@ pub struct SegmentObject {
     /// Its size in bytes (compressed).
     pub size: u64,
     /// How it is compressed (by its name's ending).
-    pub compression: SegmentCompression,
+    pub compression: Compression,
     /// Its first record's time and sequence number: the order of an instance's segments.
-    pub order: (NaiveDateTime, u64),
+    pub order: (DateTime<Utc>, u64),
 }
 
 /// The segments of one workflow, day and instance, in order: together, that instance's day file.
@@ -247,7 +247,7 @@ impl Bucket {
             wanted.sort();
             wanted.dedup();
             for id in wanted {
-                let folder = child(&format!("{}{id}", layout::WORKFLOW_PARTITION));
+                let folder = child(&layout::workflow_partition(&id));
                 workflows.push((id, folder));
             }
         }
@@ -269,19 +269,19 @@ impl Bucket {
                 let (folders, objects) = self.list_level(Some(&date_folder), &mut stats)?;
                 stats.ignored.extend(folders.into_iter().map(|f| format!("{f}/")));
                 for object in objects {
-                    let name = object.location.filename().and_then(layout::parse_segment_name);
-                    let Some(name) = name else {
+                    let Some((instance, compression, order)) = segment_name(&object.location)
+                    else {
                         stats.ignored.push(object.location.to_string());
                         continue;
                     };
                     stats.objects += 1;
-                    days.entry((date, workflow.clone(), name.instance))
+                    days.entry((date, workflow.clone(), instance))
                         .or_default()
                         .push(SegmentObject {
                             key: object.location,
                             size: object.size,
-                            compression: name.compression,
-                            order: (name.first_record, name.seq),
+                            compression,
+                            order,
                         });
                 }
             }
@@ -338,4 +338,14 @@ impl Bucket {
             source,
         })
     }
+}
+
+/// A segment's instance, compression and order, from its object name (`None`: not a segment).
+fn segment_name(key: &ObjectPath) -> Option<(String, Compression, (DateTime<Utc>, u64))> {
+    let name = key.filename()?;
+    let (stem, compression) = Compression::ALL
+        .iter()
+        .find_map(|c| name.strip_suffix(c.extension()).map(|stem| (stem, *c)))?;
+    let (instance, first_record, seq) = layout::parse_segment_stem(stem)?;
+    Some((instance.to_owned(), compression, (first_record, seq)))
 }

@@ -13,7 +13,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
 use tokio::sync::mpsc;
 
-use crate::layout::SegmentCompression;
+use crate::layout::Compression;
 
 /// Body chunks in flight per open object.
 const CHUNKS: usize = 8;
@@ -25,7 +25,7 @@ pub(super) fn open(
     runtime: &tokio::runtime::Handle,
     store: Arc<dyn ObjectStore>,
     key: ObjectPath,
-    compression: SegmentCompression,
+    compression: Compression,
 ) -> io::Result<Box<dyn BufRead + Send>> {
     let (tx, rx) = mpsc::channel(CHUNKS);
     let task = runtime.spawn(async move {
@@ -49,15 +49,15 @@ pub(super) fn open(
         task,
     };
     Ok(match compression {
-        SegmentCompression::Gzip => Box::new(BufReader::with_capacity(
+        Compression::Gzip => Box::new(BufReader::with_capacity(
             BUFFER,
             flate2::read::MultiGzDecoder::new(body),
         )),
-        SegmentCompression::Zstd => Box::new(BufReader::with_capacity(
+        Compression::Zstd => Box::new(BufReader::with_capacity(
             BUFFER,
             zstd::stream::read::Decoder::new(body)?,
         )),
-        SegmentCompression::None => Box::new(BufReader::with_capacity(BUFFER, body)),
+        Compression::None => Box::new(BufReader::with_capacity(BUFFER, body)),
     })
 }
 
