@@ -5,6 +5,7 @@
 
 pub mod dialects;
 pub mod eventually;
+pub mod seaweed;
 pub mod upstream;
 
 use std::io::Read;
