@@ -276,11 +276,13 @@ fn bucket_errors_name_the_url() {
     let missing = fleet.store.url_for("nothing/here");
     let missing = missing.replace("s3://errors/", "s3://no-such-bucket/");
     for tool in ["export", "stats", "validate"] {
-        fails(&fleet.run(tool, &[missing.clone()], &[]), &missing);
+        let stderr = fails(&fleet.run(tool, &[missing.clone()], &[]), &missing);
+        assert!(stderr.contains("NoSuchBucket"), "{stderr}");
     }
 
     let bad_key = fleet.run_with_secret("wrong-secret");
     let stderr = fails(&bad_key, &fleet.url());
+    assert!(stderr.contains("SignatureDoesNotMatch"), "{stderr}");
     assert!(!stderr.contains("wrong-secret"), "{stderr}");
 
     for (url, names) in [
@@ -304,7 +306,8 @@ fn bucket_errors_name_the_url() {
 
     // The store down: connections refused.
     fleet.store.stop();
-    fails(&fleet.run("export", &[fleet.url()], &[]), &fleet.url());
+    let stderr = fails(&fleet.run("export", &[fleet.url()], &[]), &fleet.url());
+    assert!(stderr.contains("the store does not answer"), "{stderr}");
 }
 
 impl Fleet {

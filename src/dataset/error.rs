@@ -70,11 +70,14 @@ pub enum DatasetError {
     },
     /// A bucket could not be opened or listed (unreachable store, missing bucket, refused
     /// credentials).
-    #[error("cannot read bucket {url}: {source}")]
+    #[error("cannot read bucket {url}: {reason}")]
     Bucket {
         /// The bucket URL (never holds credentials).
         url: String,
-        /// Why.
+        /// Why, in short (the store's error code and message, or why it did not answer).
+        reason: String,
+        /// The store client's error.
+        #[source]
         source: object_store::Error,
     },
     /// The runtime that runs a bucket's requests could not start.

@@ -170,10 +170,7 @@ impl Bucket {
     /// Opens the store `url` names, with credentials and endpoint from the environment. Nothing
     /// is requested yet: an unreachable store or a missing bucket shows at the first listing.
     pub fn open(url: BucketUrl) -> Result<Arc<Bucket>, DatasetError> {
-        let error = |source| DatasetError::Bucket {
-            url: url.to_string(),
-            source,
-        };
+        let error = |source| bucket_error(&url, source);
         let retry = RetryConfig {
             max_retries: MAX_RETRIES,
             ..RetryConfig::default()
@@ -312,10 +309,7 @@ impl Bucket {
         let listed = self
             .runtime
             .block_on(self.store.list_with_delimiter(prefix))
-            .map_err(|source| DatasetError::Bucket {
-                url: self.url.to_string(),
-                source,
-            })?;
+            .map_err(|source| bucket_error(&self.url, source))?;
         let mut folders = listed.common_prefixes;
         folders.sort();
         let mut objects = listed.objects;
@@ -348,4 +342,30 @@ fn segment_name(key: &ObjectPath) -> Option<(String, Compression, (DateTime<Utc>
         .find_map(|c| name.strip_suffix(c.extension()).map(|stem| (stem, *c)))?;
     let (instance, first_record, seq) = layout::parse_segment_stem(stem)?;
     Some((instance.to_owned(), compression, (first_record, seq)))
+}
+
+/// A store error as [`DatasetError::Bucket`], with a short reason: the S3 error code and
+/// message when the store answered one, else what the client says (its first line).
+fn bucket_error(url: &BucketUrl, source: object_store::Error) -> DatasetError {
+    let text = source.to_string();
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = start + text[start..].find(&format!("</{name}>"))?;
+        Some(text[start..end].to_owned())
+    };
+    let reason = match (tag("Code"), tag("Message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code,
+        _ if text.contains("error sending request") => format!(
+            "the store does not answer ({})",
+            text.lines().next().unwrap_or_default()
+        ),
+        _ => text.lines().next().unwrap_or_default().to_owned(),
+    };
+    DatasetError::Bucket {
+        url: url.to_string(),
+        reason,
+        source,
+    }
 }
