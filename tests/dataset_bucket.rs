@@ -81,7 +81,9 @@ impl Fleet {
             }
         }
         // Objects that are not segments are listed and ignored, never read.
-        fleet.store.put(&format!("{PREFIX}/README.txt"), b"not a segment");
+        fleet
+            .store
+            .put(&format!("{PREFIX}/README.txt"), b"not a segment");
         fleet
             .store
             .put(&format!("{PREFIX}/workflow=w1/notes.txt"), b"not a segment");
@@ -97,12 +99,14 @@ impl Fleet {
             .format("%Y%m%dT%H%M%SZ");
         let (ext, bytes) = match seq % 3 {
             0 => ("jsonl.gz", gzip(text.as_bytes())),
-            1 => ("jsonl.zst", zstd::encode_all(text.as_bytes(), 3).expect("zstd")),
+            1 => (
+                "jsonl.zst",
+                zstd::encode_all(text.as_bytes(), 3).expect("zstd"),
+            ),
             _ => ("jsonl", text.as_bytes().to_vec()),
         };
-        let key = format!(
-            "{PREFIX}/workflow={workflow}/date={day}/{instance}-{time}-{seq:06}.{ext}"
-        );
+        let key =
+            format!("{PREFIX}/workflow={workflow}/date={day}/{instance}-{time}-{seq:06}.{ext}");
         self.store.put(&key, &bytes);
     }
 
@@ -139,7 +143,10 @@ impl Fleet {
     fn ok(&self, tool: &str, dirs: &[String], args: &[&str]) -> (String, String) {
         let output = self.run(tool, dirs, args);
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert!(output.status.success(), "{tool} {dirs:?} {args:?}: {stderr}");
+        assert!(
+            output.status.success(),
+            "{tool} {dirs:?} {args:?}: {stderr}"
+        );
         (String::from_utf8(output.stdout).expect("utf-8"), stderr)
     }
 }
@@ -254,7 +261,11 @@ fn workflow_and_days_prune_before_listing() {
         let (local, _) = fleet.ok("export", &fleet.locals(), args);
         let (remote, stderr) = fleet.ok("export", &bucket, args);
         assert_eq!(remote, local, "{args:?}");
-        assert_eq!(bucket_note(&stderr, &fleet.url()), expected, "{args:?}: {stderr}");
+        assert_eq!(
+            bucket_note(&stderr, &fleet.url()),
+            expected,
+            "{args:?}: {stderr}"
+        );
     }
 }
 
@@ -299,7 +310,8 @@ fn bucket_errors_name_the_url() {
     fails(&repair, "local folders only");
 
     // An object that does not decompress: the error names it.
-    let corrupt = format!("{PREFIX}/workflow=w3/date=2025-08-24/mm-a-20250824T100000Z-000099.jsonl.gz");
+    let corrupt =
+        format!("{PREFIX}/workflow=w3/date=2025-08-24/mm-a-20250824T100000Z-000099.jsonl.gz");
     fleet.store.put(&corrupt, b"not gzip at all");
     let output = fleet.run("export", &[fleet.url()], &["--workflow", "w3"]);
     fails(&output, &format!("s3://errors/{corrupt}"));
@@ -327,10 +339,15 @@ impl Fleet {
 /// and `date` partitions as columns, and every record once.
 #[test]
 fn duckdb_reads_a_copy_of_the_bucket_with_hive_partitions() {
-    let probe = Command::new("python3").args(["-c", "import duckdb"]).output();
+    let probe = Command::new("python3")
+        .args(["-c", "import duckdb"])
+        .output();
     if !probe.as_ref().is_ok_and(|o| o.status.success()) {
         let why = "SKIPPED: python3 cannot import duckdb (pip install duckdb)";
-        assert!(std::env::var_os("MICROMODEL_REQUIRE_TOOLS").is_none(), "{why}");
+        assert!(
+            std::env::var_os("MICROMODEL_REQUIRE_TOOLS").is_none(),
+            "{why}"
+        );
         eprintln!("{why}");
         return;
     }

@@ -21,7 +21,10 @@ fn the_store_keeps_objects_across_a_restart_and_a_pause() {
             "workflow=w/date=2026-12-03/b.jsonl"
         ]
     );
-    assert_eq!(store.get("workflow=w/date=2026-12-02/a.jsonl"), b"{\"x\":1}\n");
+    assert_eq!(
+        store.get("workflow=w/date=2026-12-02/a.jsonl"),
+        b"{\"x\":1}\n"
+    );
 
     store.restart();
     assert_eq!(store.keys("").len(), 3, "objects survive a restart");
@@ -30,5 +33,8 @@ fn the_store_keeps_objects_across_a_restart_and_a_pause() {
     store.resume();
     assert_eq!(store.get("other/c.jsonl"), b"c\n");
     assert_eq!(store.url_for("p"), "s3://harness/p");
-    assert!(store.env().iter().any(|(k, v)| *k == "AWS_ENDPOINT_URL" && *v == store.endpoint));
+    assert!(store
+        .env()
+        .iter()
+        .any(|(k, v)| *k == "AWS_ENDPOINT_URL" && *v == store.endpoint));
 }

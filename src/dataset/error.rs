@@ -84,7 +84,9 @@ pub enum DatasetError {
     #[error("cannot start the runtime for bucket requests: {0}")]
     Runtime(io::Error),
     /// `validate --repair` on a bucket: uploaded segments are immutable.
-    #[error("validate --repair works on local folders only; {url} holds immutable uploaded segments")]
+    #[error(
+        "validate --repair works on local folders only; {url} holds immutable uploaded segments"
+    )]
     RepairBucket {
         /// The bucket URL.
         url: String,

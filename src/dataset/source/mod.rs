@@ -94,7 +94,12 @@ mod tests {
             panic!("a bucket");
         };
         assert_eq!(bare.prefix(), "");
-        for bad in ["s3://", "s3:///prefix", "ftp://host/x", "s3://user:secret@bkt/p"] {
+        for bad in [
+            "s3://",
+            "s3:///prefix",
+            "ftp://host/x",
+            "s3://user:secret@bkt/p",
+        ] {
             let error = classify(Path::new(bad)).expect_err(bad).to_string();
             assert!(!error.contains("secret"), "{error}");
         }
