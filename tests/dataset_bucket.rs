@@ -249,7 +249,8 @@ fn workflow_and_days_prune_before_listing() {
         return;
     };
     let bucket = vec![fleet.url()];
-    let cases: [(&[&str], (u64, u64, u64)); 4] = [
+    type Case<'a> = (&'a [&'a str], (u64, u64, u64));
+    let cases: [Case; 4] = [
         // root, 2 workflows, 4 days; 16 segments, each read twice (Responses pre-pass).
         (&[], (7, 16, 32)),
         // Only workflow=w1/ is listed (not the root, not w2).
@@ -287,7 +288,10 @@ fn bucket_errors_name_the_url() {
     let missing = fleet.store.url_for("nothing/here");
     let missing = missing.replace("s3://errors/", "s3://no-such-bucket/");
     for tool in ["export", "stats", "validate"] {
-        let stderr = fails(&fleet.run(tool, &[missing.clone()], &[]), &missing);
+        let stderr = fails(
+            &fleet.run(tool, std::slice::from_ref(&missing), &[]),
+            &missing,
+        );
         assert!(stderr.contains("NoSuchBucket"), "{stderr}");
     }
 

@@ -267,8 +267,8 @@ impl Bucket {
                     stats.ignored.push(format!("{date_folder}/"));
                     continue;
                 };
-                let wanted =
-                    prune.since.is_none_or(|s| date >= s) && prune.until.is_none_or(|u| date <= u);
+                let wanted = prune.since.map_or(true, |s| date >= s)
+                    && prune.until.map_or(true, |u| date <= u);
                 if !wanted {
                     continue;
                 }
@@ -297,7 +297,7 @@ impl Bucket {
         let days = days
             .into_iter()
             .map(|((date, workflow, instance), mut objects)| {
-                objects.sort_by(|a, b| a.order.cmp(&b.order));
+                objects.sort_by_key(|o| o.order);
                 BucketDay {
                     workflow,
                     date,
