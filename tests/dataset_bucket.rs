@@ -1,11 +1,8 @@
-//! `export`, `stats` and `validate` with `--data-dir s3://bucket/prefix`, against a real
-//! S3 store (SeaweedFS, tests/common/seaweed.rs). Two instances' records are written by the real
-//! recorder into local folders, then uploaded by hand as the sink names segments
-//! (`workflow=<id>/date=<YYYY-MM-DD>/<instance>-<YYYYMMDDTHHMMSSZ>-<seq>.jsonl[.gz|.zst]`, each
-//! day file cut into two segments, every compression used): what the tools read from the bucket
-//! must be exactly what they read from the folders. Also: mixed folder + bucket, pruning by
-//! `--workflow`/`--since`/`--until` (listings and objects counted in the summary), the errors,
-//! and DuckDB over a downloaded copy of the bucket.
+//! `export`, `stats` and `validate` with `--data-dir s3://bucket/prefix` against a real S3 store
+//! (SeaweedFS): two instances' records, written by the real recorder, uploaded by hand as the sink
+//! names segments (each day file cut in two, every compression): the tools must read from the
+//! bucket exactly what they read from the folders. Also: mixed sources, `file://`, pruning by
+//! `--workflow`/`--since`/`--until` (counted), the errors, and DuckDB over a copy of the bucket.
 
 mod common;
 mod records_support;
@@ -22,7 +19,7 @@ use tempfile::TempDir;
 const INSTANCES: [&str; 2] = ["mm-a", "mm-b"];
 const WORKFLOWS: [&str; 2] = ["w1", "w2"];
 const DAYS: [&str; 2] = ["2025-08-24", "2025-08-25"];
-const PREFIX: &str = "fleet/records";
+const PREFIX: &str = "fleet/records"; // the sink's --sink s3://<bucket>/fleet/records
 
 /// Four chat records per instance, workflow and day, interleaved in time across instances.
 fn records(instance: usize) -> Vec<RecordLine> {
@@ -68,8 +65,7 @@ impl Fleet {
         for instance in INSTANCES {
             for workflow in WORKFLOWS {
                 for day in DAYS {
-                    let folder = day_folder(day);
-                    let file = fleet.local(instance).join(workflow).join(folder);
+                    let file = fleet.local(instance).join(workflow).join(day_folder(day));
                     let text = std::fs::read_to_string(file.join("data.jsonl")).expect("day file");
                     let lines: Vec<&str> = text.split_inclusive('\n').collect();
                     assert_eq!(lines.len(), 4);
@@ -81,12 +77,11 @@ impl Fleet {
             }
         }
         // Objects that are not segments are listed and ignored, never read.
-        fleet
-            .store
-            .put(&format!("{PREFIX}/README.txt"), b"not a segment");
-        fleet
-            .store
-            .put(&format!("{PREFIX}/workflow=w1/notes.txt"), b"not a segment");
+        for key in ["README.txt", "workflow=w1/notes.txt"] {
+            fleet
+                .store
+                .put(&format!("{PREFIX}/{key}"), b"not a segment");
+        }
         Some(fleet)
     }
 
@@ -152,9 +147,8 @@ impl Fleet {
 }
 
 fn day_folder(day: &str) -> String {
-    let (y, rest) = day.split_once('-').expect("date");
-    let (m, d) = rest.split_once('-').expect("date");
-    format!("{d}-{m}-{y}")
+    let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("date");
+    date.format("%d-%m-%Y").to_string()
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -194,10 +188,11 @@ fn export_stats_and_validate_read_the_bucket_as_the_folders() {
         assert!(!local.is_empty());
         assert_eq!(remote, local, "export {args:?}");
     }
-    let (local, _) = fleet.ok("export", &fleet.locals(), &[]);
-    assert_eq!(local.lines().count(), 32);
+    assert_eq!(
+        fleet.ok("export", &fleet.locals(), &[]).0.lines().count(),
+        32
+    );
 
-    // --split: the same train and valid parts.
     let out = fleet.root.path().join("out");
     std::fs::create_dir(&out).expect("mkdir");
     let target = |name: &str| out.join(name).display().to_string();
@@ -217,7 +212,7 @@ fn export_stats_and_validate_read_the_bucket_as_the_folders() {
     assert_eq!(bucket_note(&stderr, &fleet.url()), (7, 16, 16), "{stderr}");
 
     let (problems, stderr) = fleet.ok("validate", &bucket, &[]);
-    assert_eq!(problems, "");
+    assert_eq!(problems, "", "{stderr}");
     assert!(stderr.contains("8 files, 32 lines: 0 problems"), "{stderr}");
 }
 
@@ -226,7 +221,6 @@ fn a_folder_and_a_bucket_merge_as_two_folders() {
     let Some(fleet) = Fleet::start("mixed") else {
         return;
     };
-    // Folder mm-a with a prefix holding only mm-b's segments.
     let only_b = "only-b";
     for key in fleet.store.keys(&format!("{PREFIX}/")) {
         if key.contains("/mm-b-") {
@@ -239,8 +233,23 @@ fn a_folder_and_a_bucket_merge_as_two_folders() {
         fleet.store.url_for(only_b),
     ];
     let (local, _) = fleet.ok("export", &fleet.locals(), &["--dedupe"]);
-    let (remote, _) = fleet.ok("export", &mixed, &["--dedupe"]);
-    assert_eq!(remote, local);
+    assert_eq!(fleet.ok("export", &mixed, &["--dedupe"]).0, local);
+
+    // The same layout in a folder (`--sink file:///...`), as a file:// URL.
+    let copy = fleet.root.path().join("copy");
+    for key in fleet.store.keys(&format!("{only_b}/")) {
+        let path = copy.join(&key);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, fleet.store.get(&key)).expect("write copy");
+    }
+    let folder = format!("file://{}", copy.join(only_b).display());
+    let mixed = [mixed[0].clone(), folder.clone()];
+    assert_eq!(fleet.ok("export", &mixed, &["--dedupe"]).0, local);
+    let missing = format!("{folder}-missing");
+    fails(
+        &fleet.run("export", std::slice::from_ref(&missing), &[]),
+        &missing,
+    );
 }
 
 #[test]
@@ -295,7 +304,12 @@ fn bucket_errors_name_the_url() {
         assert!(stderr.contains("NoSuchBucket"), "{stderr}");
     }
 
-    let bad_key = fleet.run_with_secret("wrong-secret");
+    let bad_key = Command::new(env!("CARGO_BIN_EXE_micromodel"))
+        .args(["export", "--data-dir", &fleet.url()])
+        .envs(fleet.store.env())
+        .env("AWS_SECRET_ACCESS_KEY", "wrong-secret")
+        .output()
+        .expect("binary runs");
     let stderr = fails(&bad_key, &fleet.url());
     assert!(stderr.contains("SignatureDoesNotMatch"), "{stderr}");
     assert!(!stderr.contains("wrong-secret"), "{stderr}");
@@ -307,7 +321,7 @@ fn bucket_errors_name_the_url() {
         ("s3://key:hunter2@bucket/p", "s3://<redacted>@bucket/p"),
     ] {
         let stderr = fails(&fleet.run("export", &[url.to_owned()], &[]), names);
-        assert!(!stderr.contains("hunter2"), "{stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}"); // never the URL's password
     }
 
     let repair = fleet.run("validate", &[fleet.url()], &["--repair"]);
@@ -324,18 +338,6 @@ fn bucket_errors_name_the_url() {
     fleet.store.stop();
     let stderr = fails(&fleet.run("export", &[fleet.url()], &[]), &fleet.url());
     assert!(stderr.contains("the store does not answer"), "{stderr}");
-}
-
-impl Fleet {
-    fn run_with_secret(&self, secret: &str) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_micromodel"))
-            .args(["export", "--data-dir", &self.url()])
-            .env_remove("MICROMODEL_DATA_DIR")
-            .envs(self.store.env())
-            .env("AWS_SECRET_ACCESS_KEY", secret)
-            .output()
-            .expect("binary runs")
-    }
 }
 
 /// DuckDB (`pip install duckdb`; `.ci/run` installs it) over a downloaded copy of the bucket,

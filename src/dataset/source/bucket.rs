@@ -15,11 +15,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ClientConfigKey, ObjectStore, RetryConfig};
 
 use super::super::error::DatasetError;
 use super::stream;
+use super::BucketUrl;
 use crate::layout::{self, Compression};
 
 /// How long to wait for a connection to the store.
@@ -29,80 +31,6 @@ const CONNECT_TIMEOUT: &str = "5 seconds";
 const REQUEST_TIMEOUT: &str = "10 minutes";
 /// Retries of a failed request (with backoff) before the tool gives up.
 const MAX_RETRIES: usize = 3;
-
-/// A bucket URL as given to `--data-dir`: `s3://<bucket>[/<prefix>]`. Never holds credentials
-/// (a URL with `user:password@` is refused), so it can be printed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BucketUrl {
-    scheme: String,
-    bucket: String,
-    prefix: String,
-}
-
-impl BucketUrl {
-    /// Parses `<scheme>://<bucket>[/<prefix>]`; a trailing `/` is dropped.
-    pub fn parse(text: &str) -> Result<BucketUrl, DatasetError> {
-        let (scheme, rest) = text.split_once("://").unwrap_or(("", text));
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        // What may be printed: never what stands before an `@` (credentials).
-        let shown = match authority.rsplit_once('@') {
-            Some((_, host)) => format!("{scheme}://<redacted>@{host}/{path}"),
-            None => text.to_owned(),
-        };
-        let bad = |reason: &str| DatasetError::BadUrl {
-            url: shown.clone(),
-            reason: reason.to_owned(),
-        };
-        if !super::SCHEMES.contains(&scheme) {
-            return Err(bad(&format!(
-                "unsupported scheme {scheme:?} (supported: {})",
-                super::SCHEMES.join(", ")
-            )));
-        }
-        if authority.contains('@') {
-            return Err(bad(
-                "credentials do not go in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-            ));
-        }
-        if authority.is_empty() {
-            return Err(bad("no bucket name"));
-        }
-        if text.contains(['?', '#']) || authority.contains(':') {
-            return Err(bad(
-                "expected s3://<bucket>/<prefix> (the endpoint goes in AWS_ENDPOINT_URL)",
-            ));
-        }
-        let prefix = path.trim_matches('/');
-        if prefix.split('/').any(|part| part == "." || part == "..") || prefix.contains("//") {
-            return Err(bad("the prefix has an empty, `.` or `..` part"));
-        }
-        Ok(BucketUrl {
-            scheme: scheme.to_owned(),
-            bucket: authority.to_owned(),
-            prefix: prefix.to_owned(),
-        })
-    }
-
-    /// The bucket's name.
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
-    /// The prefix inside the bucket, without leading or trailing `/` (`""` for the whole bucket).
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-}
-
-impl fmt::Display for BucketUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://{}", self.scheme, self.bucket)?;
-        match self.prefix.is_empty() {
-            true => Ok(()),
-            false => write!(f, "/{}", self.prefix),
-        }
-    }
-}
 
 /// Which partitions to list (from `--workflow`, `--since`, `--until`).
 #[derive(Debug, Clone, Default)]
@@ -173,6 +101,11 @@ impl Bucket {
     /// is requested yet: an unreachable store or a missing bucket shows at the first listing.
     pub fn open(url: BucketUrl) -> Result<Arc<Bucket>, DatasetError> {
         let error = |source| bucket_error(&url, source);
+        if url.scheme == "file" {
+            let folder = format!("/{}", url.prefix);
+            let store = LocalFileSystem::new_with_prefix(&folder).map_err(error)?;
+            return Self::with_store(url, Arc::new(store));
+        }
         let retry = RetryConfig {
             max_retries: MAX_RETRIES,
             ..RetryConfig::default()
@@ -190,6 +123,13 @@ impl Bucket {
             )
             .build()
             .map_err(error)?;
+        Self::with_store(url, Arc::new(store))
+    }
+
+    fn with_store(
+        url: BucketUrl,
+        store: Arc<dyn ObjectStore>,
+    ) -> Result<Arc<Bucket>, DatasetError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("micromodel-bucket")
@@ -198,7 +138,7 @@ impl Bucket {
             .map_err(DatasetError::Runtime)?;
         Ok(Arc::new(Bucket {
             url,
-            store: Arc::new(store),
+            store,
             runtime,
             opened: AtomicU64::new(0),
         }))
@@ -211,7 +151,10 @@ impl Bucket {
 
     /// `s3://<bucket>/<key>`: how an object is named in messages.
     pub fn object_url(&self, key: &ObjectPath) -> String {
-        format!("{}://{}/{key}", self.url.scheme, self.url.bucket)
+        match self.url.scheme.as_str() {
+            "file" => format!("{}/{key}", self.url),
+            _ => format!("{}://{}/{key}", self.url.scheme, self.url.bucket),
+        }
     }
 
     /// Objects opened for reading so far (an object read twice counts twice).
@@ -226,8 +169,9 @@ impl Bucket {
             url: self.url.to_string(),
             ..ListStats::default()
         };
-        let root =
-            (!self.url.prefix.is_empty()).then(|| ObjectPath::from(self.url.prefix.as_str()));
+        // A file:// store is rooted at its folder already.
+        let root = (!self.url.prefix.is_empty() && self.url.scheme != "file")
+            .then(|| ObjectPath::from(self.url.prefix.as_str()));
         let child = |name: &str| match &root {
             Some(root) => root.child(name),
             None => ObjectPath::from(name),

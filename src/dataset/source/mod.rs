@@ -9,20 +9,23 @@
 //!
 //! - [`bucket`]: opening a store from its URL and listing segments, pruned by `--workflow`,
 //!   `--since` and `--until` through the partition names before anything below is listed.
+//! - `url`: [`BucketUrl`], a `--data-dir` URL parsed (credentials refused, never printed).
 //! - `stream`: one object streamed (never downloaded whole) and decompressed as it is read.
 
 pub mod bucket;
 mod stream;
+mod url;
 
 use std::path::Path;
 use std::sync::Arc;
 
-pub use bucket::{Bucket, BucketDay, BucketUrl, ListStats, Prune, SegmentObject};
+pub use bucket::{Bucket, BucketDay, ListStats, Prune, SegmentObject};
+pub use url::BucketUrl;
 
 use super::error::DatasetError;
 
 /// URL schemes `--data-dir` reads as buckets.
-pub const SCHEMES: &[&str] = &["s3", "s3a"];
+pub const SCHEMES: &[&str] = &["s3", "s3a", "file"];
 
 /// What one `--data-dir` value names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +97,10 @@ mod tests {
             panic!("a bucket");
         };
         assert_eq!(bare.prefix(), "");
+        let DataDir::Bucket(file) = classify(Path::new("file:///srv/records/")).unwrap() else {
+            panic!("a file URL");
+        };
+        assert_eq!(file.to_string(), "file:///srv/records");
         for bad in [
             "s3://",
             "s3:///prefix",
