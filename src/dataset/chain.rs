@@ -189,7 +189,7 @@ fn each_responses_line(
     mut each: impl FnMut(Links<'_>) -> Result<(), DatasetError>,
 ) -> Result<(), DatasetError> {
     for file in files {
-        let mut reader = LineReader::open(&file.path)?;
+        let mut reader = LineReader::open_file(file)?;
         while let Some((_, line)) = reader.next_line()? {
             let Line::Complete(bytes) = line else {
                 continue;

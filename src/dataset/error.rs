@@ -60,4 +60,35 @@ pub enum DatasetError {
         /// The limit, in MiB.
         mib: u64,
     },
+    /// A `--data-dir` URL that is not a bucket URL this tool reads.
+    #[error("bad --data-dir URL {url}: {reason}")]
+    BadUrl {
+        /// The URL, credentials removed.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A bucket could not be opened or listed (unreachable store, missing bucket, refused
+    /// credentials).
+    #[error("cannot read bucket {url}: {reason}")]
+    Bucket {
+        /// The bucket URL (never holds credentials).
+        url: String,
+        /// Why, in short (the store's error code and message, or why it did not answer).
+        reason: String,
+        /// The store client's error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// The runtime that runs a bucket's requests could not start.
+    #[error("cannot start the runtime for bucket requests: {0}")]
+    Runtime(io::Error),
+    /// `validate --repair` on a bucket: uploaded segments are immutable.
+    #[error(
+        "validate --repair works on local folders only; {url} holds immutable uploaded segments"
+    )]
+    RepairBucket {
+        /// The bucket URL.
+        url: String,
+    },
 }

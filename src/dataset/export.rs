@@ -38,6 +38,8 @@ pub struct Summary {
     pub bad: Vec<(PathBuf, u64, String)>,
     /// Requested workflows that had no data file in the selected days.
     pub missing_workflows: Vec<String>,
+    /// One line per bucket read: listings, objects selected and read.
+    pub buckets: Vec<String>,
 }
 
 impl Summary {
@@ -83,6 +85,9 @@ impl Summary {
             out.push_str(&format!(
                 "note: no data for workflow {workflow:?} in the selected days\n"
             ));
+        }
+        for bucket in &self.buckets {
+            out.push_str(&format!("note: {bucket}\n"));
         }
         out
     }
@@ -155,20 +160,21 @@ pub fn export(args: &ExportArgs) -> Result<Summary, DatasetError> {
             summary.lines += 1;
             match event {
                 Event::Bad {
-                    file,
+                    path,
                     line,
                     skip,
                     problem,
+                    ..
                 } => {
                     if args.strict {
                         return Err(DatasetError::Strict {
-                            path: file.path.clone(),
+                            path,
                             line,
                             problem,
                         });
                     }
                     if summary.bad.len() < LISTED {
-                        summary.bad.push((file.path.clone(), line, problem));
+                        summary.bad.push((path, line, problem));
                     }
                     *summary.skipped.entry(skip).or_default() += 1;
                 }
@@ -225,6 +231,7 @@ pub fn export(args: &ExportArgs) -> Result<Summary, DatasetError> {
     }
     progress.finish();
     summary.written = output.finish()?;
+    summary.buckets = scan.bucket_notes();
     let _ = io::stderr().flush();
     Ok(summary)
 }

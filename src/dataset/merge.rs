@@ -32,7 +32,9 @@ pub enum Event<'a> {
     Bad {
         /// Its file.
         file: &'a DataFile,
-        /// Its 1-based line number.
+        /// Where the line is: the file's path, or for a bucket the object's URL.
+        path: std::path::PathBuf,
+        /// Its 1-based line number (in its object, for a bucket).
         line: u64,
         /// [`Skip::Invalid`] or [`Skip::Torn`].
         skip: Skip,
@@ -85,7 +87,7 @@ impl<'a> DayMerge<'a> {
     pub fn open(files: &'a [DataFile]) -> Result<Self, DatasetError> {
         let readers = files
             .iter()
-            .map(|f| LineReader::open(&f.path))
+            .map(LineReader::open_file)
             .collect::<Result<Vec<_>, _>>()?;
         let mut merge = DayMerge {
             files,
@@ -125,15 +127,17 @@ impl<'a> DayMerge<'a> {
     fn advance(&mut self, source: usize) -> Result<(), DatasetError> {
         let file = &self.files[source];
         let reader = &mut self.readers[source];
-        while let Some((line, text)) = reader.next_line()? {
+        while let Some((line, text, path)) = reader.next_line_at()? {
             let bytes = match text {
                 Line::Complete(bytes) => bytes,
                 Line::Torn(bytes) => {
+                    let problem = format!("torn last line ({} bytes, no newline)", bytes.len());
                     self.bad.push_back(Event::Bad {
                         file,
+                        path: path.to_path_buf(),
                         line,
                         skip: Skip::Torn,
-                        problem: format!("torn last line ({} bytes, no newline)", bytes.len()),
+                        problem,
                     });
                     continue;
                 }
@@ -151,6 +155,7 @@ impl<'a> DayMerge<'a> {
                 }
                 Err(problem) => self.bad.push_back(Event::Bad {
                     file,
+                    path: path.to_path_buf(),
                     line,
                     skip: Skip::Invalid,
                     problem,

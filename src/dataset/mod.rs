@@ -8,6 +8,8 @@
 //! - `error`: [`DatasetError`], the errors of the data tools.
 //! - [`scan`]: finding the data files of one or several data folders (replicas) through
 //!   [`crate::layout`]; the `YYYY-MM-DD` days of `--since`/`--until`.
+//! - [`source`]: local folders and buckets (`s3://...`) as data sources: bucket listing pruned
+//!   by the partition names, objects streamed and decompressed.
 //! - [`reader`]: reading a data file line by line in bounded memory, spotting a torn last line.
 //! - [`record`]: one parsed record line: shape checks (what `validate` reports and `export`
 //!   skips) and the content hashes used by `--dedupe` and `--split`.
@@ -39,6 +41,7 @@ pub mod reasoning;
 pub mod record;
 mod redact_check;
 pub mod scan;
+pub mod source;
 pub mod stats;
 pub mod validate;
 

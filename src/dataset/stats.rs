@@ -97,6 +97,9 @@ pub struct Stats {
     pub days: Vec<DayStats>,
     /// Everything added up.
     pub total: DayStats,
+    /// One line per bucket read (listings, objects): printed on stderr, not in the JSON.
+    #[serde(skip)]
+    pub buckets: Vec<String>,
 }
 
 /// Runs `stats`: prints text or JSON on stdout; exit 0.
@@ -106,6 +109,9 @@ pub fn run(args: &StatsArgs) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&stats)?);
     } else {
         print!("{}", render(&stats));
+    }
+    for bucket in &stats.buckets {
+        eprintln!("note: {bucket}");
     }
     Ok(0)
 }
@@ -129,7 +135,7 @@ pub fn collect(data_dirs: &[std::path::PathBuf]) -> Result<Stats, DatasetError> 
             days.insert(key.clone(), (stats, HashSet::new(), labels));
         }
         let (day, seen, labels) = days.get_mut(&key).expect("inserted above");
-        let mut reader = LineReader::open(&file.path)?;
+        let mut reader = LineReader::open_file(file)?;
         while let Some((_, line)) = reader.next_line()? {
             let record = match line {
                 Line::Complete(bytes) => Record::parse(bytes).ok(),
@@ -164,6 +170,7 @@ pub fn collect(data_dirs: &[std::path::PathBuf]) -> Result<Stats, DatasetError> 
         stats.days.push(day);
     }
     stats.total.finish();
+    stats.buckets = scan.bucket_notes();
     Ok(stats)
 }
 

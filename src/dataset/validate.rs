@@ -21,6 +21,7 @@ use super::reader::{Line, LineReader};
 use super::record::Record;
 use super::redact_check;
 use super::scan::{scan, DataFile, Selection};
+use super::source;
 use crate::layout;
 use crate::trust::redact::Redactor;
 
@@ -80,6 +81,13 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
 
 /// Checks (and with `--repair`, repairs) every data file of the data folders.
 pub fn validate(args: &ValidateArgs) -> Result<Report, DatasetError> {
+    if args.repair {
+        if let Some(url) = args.data_dirs.iter().find(|d| source::is_bucket(d)) {
+            return Err(DatasetError::RepairBucket {
+                url: url.display().to_string(),
+            });
+        }
+    }
     let scan = scan(&args.data_dirs, &Selection::default())?;
     let mut report = Report {
         files: scan.files.len(),
@@ -139,11 +147,11 @@ fn check_redaction(
 
 /// Checks one file's lines; returns how many there are.
 fn check_file(file: &DataFile, problems: &mut Vec<String>) -> Result<u64, DatasetError> {
-    let mut reader = LineReader::open(&file.path)?;
+    let mut reader = LineReader::open_file(file)?;
     let mut lines = 0;
-    let path = file.path.display();
-    while let Some((n, line)) = reader.next_line()? {
-        lines = n;
+    while let Some((n, line, path)) = reader.next_line_at()? {
+        lines += 1;
+        let path = path.display();
         let bytes = match line {
             Line::Complete(bytes) => bytes,
             Line::Torn(bytes) => {

@@ -36,8 +36,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, warn};
 
 pub use line::RecordLine;
-pub use mode::{DataMode, DataModeError, DEFAULT_DATA_MODE};
 use line::{LineFile, Queued};
+pub use mode::{DataMode, DataModeError, DEFAULT_DATA_MODE};
 pub use repair::repair_torn_tail;
 pub use settings::{FsyncPolicy, RecorderOptions};
 pub(crate) use stats::{LogLimiter, LOG_EVERY};
