@@ -128,8 +128,13 @@ wait_port "$AFFINE_PORT" "$AFFINE_PID"
 mkdir -p "$OUT/etc"
 # BENCH_REDACT: a REDACT value for the workflow (e.g. '["all"]'), to measure redaction's cost.
 REDACT_FIELD=${BENCH_REDACT:+, \"REDACT\": $BENCH_REDACT}
+# BENCH_CLIENT_KEY: a CLIENT_KEYS key for the workflow; every load then sends it as a Bearer
+# token (the direct side too, which ignores it), to measure the key check's cost.
+KEYS_FIELD=${BENCH_CLIENT_KEY:+, \"CLIENT_KEYS\": [{\"name\": \"bench\", \"key\": \"$BENCH_CLIENT_KEY\"}]}
+AUTH_HEADER=()
+if [[ -n "${BENCH_CLIENT_KEY:-}" ]]; then AUTH_HEADER=(-H "authorization: Bearer $BENCH_CLIENT_KEY"); fi
 cat >"$OUT/etc/config.json" <<EOF
-{ "bench": { "OPENAI_API_HOST": "http://127.0.0.1:$UP_PORT", "API_KEY": "", "PORT": $PROXY_PORT$REDACT_FIELD } }
+{ "bench": { "OPENAI_API_HOST": "http://127.0.0.1:$UP_PORT", "API_KEY": "", "PORT": $PROXY_PORT$REDACT_FIELD$KEYS_FIELD } }
 EOF
 
 start_proxy() { # data folder
@@ -191,7 +196,7 @@ oha_json() { # output file, oha args...
     local out=$1
     shift
     oha --no-tui --output-format json -m POST -H 'content-type: application/json' \
-        -d "$CHAT_BODY" "$@" >"$out"
+        "${AUTH_HEADER[@]}" -d "$CHAT_BODY" "$@" >"$out"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -221,6 +226,23 @@ phase1() {
     esac
 }
 SIDES="direct proxy relay bare affine" interleave 1 phase1
+# BENCH_PHASE1_ONLY=1: stop after phase 1 and print MicroModel's CPU per request of each rep
+# (for A/B runs of one setting, e.g. BENCH_CLIENT_KEY / BENCH_REDACT against none).
+if [[ "${BENCH_PHASE1_ONLY:-0}" == 1 ]]; then
+    stop_proxy
+    for r in $(seq 1 "$REPS"); do
+        python3 - "$OUT/p1-proxy-$r.json" "$OUT/p1-proxy-$r.cpu" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+n = sum(d["statusCodeDistribution"].values())
+ok = d["statusCodeDistribution"].get("200", 0)
+cpu = float(open(sys.argv[2]).read())
+print(f"phase 1 proxy: {n} requests ({ok} x 200), {d['summary']['requestsPerSec']:.0f} req/s, "
+      f"CPU {cpu * 1e6 / n:.1f} us/request")
+PY
+    done
+    exit 0
+fi
 
 phase2() { oha_json "$OUT/p2-$SIDE-$REP.json" -z "${DURATION}s" -c 32 -q 200 "$URL"; }
 SIDES="direct proxy relay bare affine" interleave 2 phase2
