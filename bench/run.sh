@@ -130,9 +130,12 @@ mkdir -p "$OUT/etc"
 REDACT_FIELD=${BENCH_REDACT:+, \"REDACT\": $BENCH_REDACT}
 # BENCH_CLIENT_KEY: a CLIENT_KEYS key for the workflow; every load then sends it as a Bearer
 # token (the direct side too, which ignores it), to measure the key check's cost.
-KEYS_FIELD=${BENCH_CLIENT_KEY:+, \"CLIENT_KEYS\": [{\"name\": \"bench\", \"key\": \"$BENCH_CLIENT_KEY\"}]}
+KEYS_FIELD=
 AUTH_HEADER=()
-if [[ -n "${BENCH_CLIENT_KEY:-}" ]]; then AUTH_HEADER=(-H "authorization: Bearer $BENCH_CLIENT_KEY"); fi
+if [[ -n "${BENCH_CLIENT_KEY:-}" ]]; then
+    KEYS_FIELD=", \"CLIENT_KEYS\": [{\"name\": \"bench\", \"key\": \"$BENCH_CLIENT_KEY\"}]"
+    AUTH_HEADER=(-H "authorization: Bearer $BENCH_CLIENT_KEY")
+fi
 cat >"$OUT/etc/config.json" <<EOF
 { "bench": { "OPENAI_API_HOST": "http://127.0.0.1:$UP_PORT", "API_KEY": "", "PORT": $PROXY_PORT$REDACT_FIELD$KEYS_FIELD } }
 EOF
