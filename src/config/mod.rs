@@ -5,6 +5,7 @@
 //! workflow and the field.
 
 pub mod client_keys;
+mod error_masking;
 mod errors;
 mod fields;
 mod model;

@@ -13,6 +13,7 @@ use super::dialect::Dialect;
 use super::endpoint::EndpointKind;
 use super::recordable::{self, Unrecordable};
 use super::request::{minify_json, RequestView};
+use super::request_members::{minified, params_text, prompt_count, raw_value};
 use crate::trust::redact::{redact_json_all, Counts, Redactor};
 
 /// What a record needs from the request, kept as slices of the original body (no copy).
@@ -297,73 +298,6 @@ impl RecordContext {
         }
         text
     }
-}
-
-/// How many prompts a completions `prompt` holds: the length of an array of strings or of
-/// token arrays; 1 otherwise (a string, or one array of token ids).
-fn prompt_count(prompt: &RawValue) -> u32 {
-    let text = prompt.get();
-    if !text.starts_with('[') {
-        return 1;
-    }
-    match serde_json::from_str::<Vec<&RawValue>>(text) {
-        Ok(items)
-            if items
-                .first()
-                .is_some_and(|i| i.get().starts_with(['"', '['])) =>
-        {
-            u32::try_from(items.len()).unwrap_or(u32::MAX).max(1)
-        }
-        _ => 1,
-    }
-}
-
-/// The top-level members a record does not hold elsewhere: `params` keeps them.
-const HELD_ELSEWHERE: [&str; 11] = [
-    "model",
-    "messages",
-    "prompt",
-    "input",
-    "instructions",
-    "system",
-    "tools",
-    "stream",
-    "stream_options",
-    "workflow_id",
-    "previous_response_id",
-];
-
-/// `params`: the request's other top-level members, in request order, values minified (a
-/// repeated key is kept once, with its last value, as JSON parsers read it); `None` when
-/// there are none.
-fn params_text(view: &RequestView<'_>) -> Option<String> {
-    let members: Vec<(&str, &RawValue)> = view.members().collect();
-    let mut out = String::new();
-    for (position, (key, value)) in members.iter().enumerate() {
-        let repeated_later = members[position + 1..].iter().any(|(k, _)| k == key);
-        if HELD_ELSEWHERE.contains(key) || repeated_later {
-            continue;
-        }
-        out.push(if out.is_empty() { '{' } else { ',' });
-        out.push_str(&serde_json::to_string(key).expect("a string key serialises"));
-        out.push(':');
-        minify_json(value.get(), &mut out);
-    }
-    (!out.is_empty()).then(|| {
-        out.push('}');
-        out
-    })
-}
-
-fn minified(raw: &Bytes) -> String {
-    let text = std::str::from_utf8(raw).expect("slices of a parsed JSON body are UTF-8");
-    let mut out = String::with_capacity(text.len());
-    minify_json(text, &mut out);
-    out
-}
-
-fn raw_value(text: &str) -> Option<&RawValue> {
-    serde_json::from_str(text).ok()
 }
 
 /// The keys after `messages`, in the spec's order.

@@ -24,6 +24,7 @@ pub mod line;
 pub mod parse_answer;
 pub mod recordable;
 pub mod request;
+mod request_members;
 pub mod sse;
 pub mod stream;
 
