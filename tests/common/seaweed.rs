@@ -105,21 +105,36 @@ impl Seaweed {
                 return None;
             }
         };
-        let dir = tempfile::tempdir().expect("tempdir for SeaweedFS");
-        let ports: Vec<u16> = PORT_FLAGS.iter().map(|_| free_port()).collect();
-        let endpoint = format!("http://127.0.0.1:{}", ports[6]);
-        let mut store = Seaweed {
-            child: None,
-            dir,
-            ports,
-            endpoint,
-            bucket: bucket.to_owned(),
-        };
-        store.spawn(&weed);
-        Some(store)
+        // A free port can be taken by a parallel test before weed binds it: weed then exits
+        // at once, and a fresh set of ports is tried.
+        let mut last = String::new();
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("tempdir for SeaweedFS");
+            let ports: Vec<u16> = PORT_FLAGS.iter().map(|_| free_port()).collect();
+            let endpoint = format!("http://127.0.0.1:{}", ports[6]);
+            let mut store = Seaweed {
+                child: None,
+                dir,
+                ports,
+                endpoint,
+                bucket: bucket.to_owned(),
+            };
+            match store.try_spawn(&weed) {
+                Ok(()) => return Some(store),
+                Err(log) => last = log,
+            }
+        }
+        panic!("weed mini exited at start five times; the last log:\n{last}");
     }
 
     fn spawn(&mut self, weed: &PathBuf) {
+        if let Err(log) = self.try_spawn(weed) {
+            panic!("weed mini exited:\n{log}");
+        }
+    }
+
+    /// Starts weed and waits until it answers; `Err(its log)` when it exited first.
+    fn try_spawn(&mut self, weed: &PathBuf) -> Result<(), String> {
         let mut command = Command::new(weed);
         command
             .arg("mini")
@@ -141,22 +156,24 @@ impl Seaweed {
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log);
         self.child = Some(command.spawn().expect("spawn weed mini"));
-        self.wait_ready();
+        self.wait_ready()
     }
 
-    /// Polls (at most 60 s) until a signed listing of the bucket answers 200.
-    fn wait_ready(&mut self) {
+    /// Polls (at most 60 s) until a signed listing of the bucket answers 200; `Err(the log)`
+    /// when weed exited first.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if self
                 .curl(&[&format!("{}?list-type=2&max-keys=1", self.url(""))])
                 .is_ok()
             {
-                return;
+                return Ok(());
             }
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!("weed mini exited ({status}):\n{}", self.log());
+                    self.child = None;
+                    return Err(format!("({status})\n{}", self.log()));
                 }
             }
             assert!(
