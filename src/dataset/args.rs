@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 
-use super::reasoning::Reasoning;
+use super::format_kind::{Format, Reasoning};
+use super::labels::LabelFilter;
 use super::scan::parse_day;
 use crate::record::EndpointKind;
 
@@ -127,19 +128,6 @@ impl EndpointArg {
     }
 }
 
-/// Output formats of `export`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// The record lines as captured.
-    Chatml,
-    /// OpenAI chat fine-tuning lines: `{"messages":[...],"tools":[...]}`.
-    Openai,
-    /// ShareGPT as LLaMA-Factory reads it: `{"conversations":[...],"system":"","tools":""}`.
-    Sharegpt,
-    /// Fixed columns for Hugging Face `datasets` / TRL: see docs/data-tools.md.
-    Hf,
-}
-
 /// Flags of `stats`.
 #[derive(Debug, Clone, Args)]
 pub struct StatsArgs {
@@ -197,8 +185,8 @@ impl From<LabelArg> for crate::labels::Label {
 
 impl ExportArgs {
     /// The label filters asked for.
-    pub fn label_filter(&self) -> super::labels::LabelFilter {
-        super::labels::LabelFilter {
+    pub fn label_filter(&self) -> LabelFilter {
+        LabelFilter {
             want: self.labels.iter().map(|&l| l.into()).collect(),
             exclude: self.exclude_labels.iter().map(|&l| l.into()).collect(),
             tags: self.tags.clone(),

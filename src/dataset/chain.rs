@@ -17,10 +17,10 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::error::DatasetError;
-use super::filter::Skip;
 use super::reader::{Line, LineReader};
 use super::record::Record;
 use super::scan::DataFile;
+use super::skip::Skip;
 use crate::record::EndpointKind;
 
 /// One Responses turn that a later turn names as its `previous_response_id`.

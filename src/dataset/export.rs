@@ -12,13 +12,14 @@ use std::path::{Path, PathBuf};
 use super::args::ExportArgs;
 use super::chain::ChainIndex;
 use super::error::DatasetError;
-use super::filter::{Filter, Skip};
+use super::filter::Filter;
 use super::formats::write_line;
 use super::labels::DayLabels;
 use super::merge::{DayMerge, Event};
 use super::output::Output;
 use super::progress::Progress;
 use super::scan::{scan, Selection};
+use super::skip::Skip;
 
 /// Bad lines listed by `file:line` in the summary (all are counted).
 const LISTED: usize = 50;

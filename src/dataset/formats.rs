@@ -26,13 +26,12 @@
 //!   `<think>\n...\n</think>\n\n`.
 //! - `hf`: fixed, never-null columns for Hugging Face `datasets`: see `hf.rs`.
 
-use std::borrow::Cow;
-
 use serde::Serialize;
 use serde_json::Value;
 
-use super::args::Format;
-use super::reasoning::{chatml_line, reasoning_text, Reasoning};
+use super::format_kind::{Format, Reasoning};
+use super::message_parts::{role, text, tool_calls, OpenAiToolCall};
+use super::reasoning::{chatml_line, reasoning_text};
 use super::record::Record;
 
 static NULL: Value = Value::Null;
@@ -99,24 +98,6 @@ struct OpenAiMessage<'a> {
     weight: Option<&'a Value>,
 }
 
-#[derive(Serialize)]
-pub(super) struct OpenAiToolCall<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    function: OpenAiFunction<'a>,
-}
-
-#[derive(Serialize)]
-struct OpenAiFunction<'a> {
-    name: &'a str,
-    arguments: Cow<'a, str>,
-}
-
-pub(super) fn role(message: &Value) -> &str {
-    message.get("role").and_then(Value::as_str).unwrap_or("")
-}
-
 fn openai(record: &Record, reasoning: Reasoning) -> Result<OpenAiLine<'_>, String> {
     let mut messages = Vec::with_capacity(record.messages().len());
     for message in record.messages() {
@@ -158,35 +139,6 @@ fn openai(record: &Record, reasoning: Reasoning) -> Result<OpenAiLine<'_>, Strin
         tools,
         parallel_tool_calls,
     })
-}
-
-pub(super) fn tool_calls(message: &Value) -> Result<Vec<OpenAiToolCall<'_>>, String> {
-    let Some(calls) = message.get("tool_calls").and_then(Value::as_array) else {
-        return Ok(Vec::new());
-    };
-    calls
-        .iter()
-        .map(|call| {
-            let function = call.get("function");
-            let name = function.and_then(|f| f.get("name")).and_then(Value::as_str);
-            let (Some(id), Some(name)) = (call.get("id").and_then(Value::as_str), name) else {
-                return Err("a tool call without id or function name".to_owned());
-            };
-            let arguments = match function.and_then(|f| f.get("arguments")) {
-                Some(Value::String(s)) => Cow::Borrowed(s.as_str()),
-                None | Some(Value::Null) => Cow::Borrowed("{}"),
-                Some(other) => Cow::Owned(other.to_string()),
-            };
-            Ok(OpenAiToolCall {
-                id,
-                kind: call
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("function"),
-                function: OpenAiFunction { name, arguments },
-            })
-        })
-        .collect()
 }
 
 #[derive(Serialize)]
@@ -315,24 +267,4 @@ fn assistant_turn(message: &Value, reasoning: Reasoning) -> Result<Turn, String>
         from: "function_call",
         value,
     })
-}
-
-/// A message's content as text: a string, `""` for null or missing, the text parts of an
-/// array joined; other content (images, audio, token ids) is an error.
-pub(super) fn text(message: &Value) -> Result<String, String> {
-    match message.get("content") {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Array(parts)) => {
-            let mut out = String::new();
-            for part in parts {
-                match (part.get("type").and_then(Value::as_str), part.get("text")) {
-                    (Some("text"), Some(Value::String(t))) => out.push_str(t),
-                    _ => return Err("content that is not text".to_owned()),
-                }
-            }
-            Ok(out)
-        }
-        Some(_) => Err("content that is not text".to_owned()),
-    }
 }

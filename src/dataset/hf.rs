@@ -16,8 +16,9 @@ use chrono::SecondsFormat;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::formats::{role, text, tool_calls};
-use super::reasoning::{reasoning_text, Reasoning};
+use super::format_kind::Reasoning;
+use super::message_parts::{role, text, tool_calls};
+use super::reasoning::reasoning_text;
 use super::record::Record;
 
 /// One line of the `hf` format; every field is present in every line.

@@ -9,9 +9,9 @@ use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
 
 use super::error::DatasetError;
-use super::filter::Skip;
 use super::record::Record;
 use super::scan::DataFile;
+use super::skip::Skip;
 use crate::labels::{Label, LabelLine};
 use crate::layout;
 

@@ -9,10 +9,10 @@ use std::collections::{BinaryHeap, VecDeque};
 use chrono::{DateTime, Utc};
 
 use super::error::DatasetError;
-use super::filter::Skip;
 use super::reader::{Line, LineReader};
 use super::record::Record;
 use super::scan::DataFile;
+use super::skip::Skip;
 
 /// What the merge yields.
 #[derive(Debug)]

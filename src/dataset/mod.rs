@@ -13,8 +13,10 @@
 //! - [`reader`]: reading a data file line by line in bounded memory, spotting a torn last line.
 //! - [`record`]: one parsed record line: shape checks (what `validate` reports and `export`
 //!   skips) and the content hashes used by `--dedupe` and `--split`.
-//! - [`filter`]: `export`'s record filters and skip reasons.
-//! - [`formats`]: the output formats `chatml`, `openai` and `sharegpt`.
+//! - [`filter`]: `export`'s record filters; `skip`: the reasons a line was not written.
+//! - `format_kind`: the `--format` and `--reasoning` values ([`Format`], [`Reasoning`]).
+//! - [`formats`]: the output formats `chatml`, `openai` and `sharegpt`; `message_parts`: a
+//!   message's role, text and tool calls as the formats read them.
 //! - `hf`: the `hf` format, fixed columns that Hugging Face `datasets` loads from any mix
 //!   of files.
 //! - [`labels`]: the `labels.jsonl` of a day joined to its records; `--label`, `--exclude-label`, `--tag`.
@@ -30,10 +32,12 @@ mod chain;
 mod error;
 pub mod export;
 pub mod filter;
+mod format_kind;
 pub mod formats;
 mod hf;
 pub mod labels;
 pub mod merge;
+mod message_parts;
 pub mod output;
 mod progress;
 pub mod reader;
@@ -41,9 +45,11 @@ pub mod reasoning;
 pub mod record;
 mod redact_check;
 pub mod scan;
+mod skip;
 pub mod source;
 pub mod stats;
 pub mod validate;
 
-pub use args::{EndpointArg, ExportArgs, Format, StatsArgs, ValidateArgs};
+pub use args::{EndpointArg, ExportArgs, StatsArgs, ValidateArgs};
 pub use error::DatasetError;
+pub use format_kind::{Format, Reasoning};

@@ -1,34 +1,15 @@
 //! `--reasoning keep|drop`: an assistant message's reasoning, recorded as `reasoning_content`
 //! or `reasoning` (the upstream's own name), written as `reasoning_content` or not at all.
 //!
-//! Defaults: `keep` for `chatml` (the record as captured), `drop` for `openai` (its format has
+//! Defaults ([`Reasoning::default_for`]): `keep` for `chatml` (the record as captured) and
+//! `hf`, `drop` for `openai` (its format has
 //! no such field) and `sharegpt` (LLaMA-Factory's ShareGPT has no reasoning column; `keep`
 //! writes it inside the `gpt` value as `<think>\n...\n</think>\n\n`, as its reasoning
 //! templates read it).
 
-use clap::ValueEnum;
 use serde_json::{Map, Value};
 
-use super::args::Format;
-
-/// `--reasoning` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Reasoning {
-    /// Write assistant messages' reasoning as `reasoning_content`.
-    Keep,
-    /// Leave reasoning out.
-    Drop,
-}
-
-impl Reasoning {
-    /// What `--reasoning` means when not given, for `format`.
-    pub fn default_for(format: Format) -> Reasoning {
-        match format {
-            Format::Chatml | Format::Hf => Reasoning::Keep,
-            Format::Openai | Format::Sharegpt => Reasoning::Drop,
-        }
-    }
-}
+use super::format_kind::Reasoning;
 
 /// The reasoning text of a message: `reasoning_content`, else `reasoning`, when a string.
 pub fn reasoning_text(message: &Value) -> Option<&str> {
