@@ -79,29 +79,79 @@ fn unsorted_chat() -> Vec<RecordLine> {
     )
 }
 
+/// A Messages record whose tool `input_schema` and `tool_use` input have keys out of order.
+fn unsorted_messages() -> Vec<RecordLine> {
+    let request = format!(
+        r#"{{"model":"claude-sonnet-4-5","max_tokens":256,"tools":[{{"name":"f","input_schema":{UNSORTED_PARAMETERS}}}],"messages":[{{"role":"user","content":"Call f"}},{{"role":"assistant","content":[{{"type":"tool_use","id":"toolu_1","name":"f","input":{{"zeta":"z","alpha":1}}}}]}},{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"toolu_1","content":"done"}}]}}]}}"#
+    );
+    let answer = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Done."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":30,"output_tokens":3}}"#;
+    lines(
+        EndpointKind::Messages,
+        &request,
+        answer,
+        "2025-08-24T10:05:00.000Z",
+    )
+}
+
+/// The recorded tool call's arguments, a JSON string whose keys are out of order.
+const UNSORTED_ARGUMENTS: &str = r#"{"zeta":"z","alpha":1}"#;
+
 #[test]
 fn every_format_keeps_object_key_order() {
-    let data = Data::new(unsorted_chat());
-    for format in ["chatml", "openai", "sharegpt"] {
+    let mut records = unsorted_chat();
+    records.extend(unsorted_messages());
+    let data = Data::new(records);
+    for format in ["chatml", "openai", "sharegpt", "hf"] {
         let (out, _) = data.export(&["--format", format]);
-        assert_eq!(json_lines(&out).len(), 1, "{format}: {out}");
-        // sharegpt writes the tools as JSON text inside a string.
-        let parameters = match format {
-            "sharegpt" => serde_json::to_string(UNSORTED_PARAMETERS).expect("string"),
-            _ => UNSORTED_PARAMETERS.to_owned(),
-        };
-        let parameters = parameters.trim_matches('"');
-        assert!(out.contains(parameters), "{format}: {out}");
-        if format != "sharegpt" {
-            assert!(
-                out.contains(r#"{"text":"Call f","type":"text"}"#),
-                "{format}: {out}"
-            );
-            assert!(
-                out.contains(r#"{"tool_call_id":"c1","role":"tool","content":"done"}"#)
-                    || out.contains(r#"{"role":"tool","content":"done","tool_call_id":"c1"}"#),
-                "{format}: {out}"
-            );
+        let lines = json_lines(&out);
+        assert_eq!(lines.len(), 2, "{format}: {out}");
+        for (line, raw) in lines.iter().zip(out.lines()) {
+            // The tool's parameters schema exactly as recorded: in the line itself, or in the
+            // JSON text of `tools` (sharegpt, hf).
+            match line["tools"].as_str() {
+                Some(tools) => assert!(tools.contains(UNSORTED_PARAMETERS), "{format}: {raw}"),
+                None => assert!(raw.contains(UNSORTED_PARAMETERS), "{format}: {raw}"),
+            }
+            // The call's arguments as recorded.
+            let arguments = match format {
+                // A function_call turn's value: `arguments` parsed into an object, keys kept.
+                "sharegpt" => {
+                    let call = line["conversations"][1]["value"].as_str().expect("text");
+                    assert_eq!(
+                        call,
+                        format!(r#"{{"name":"f","arguments":{UNSORTED_ARGUMENTS}}}"#),
+                        "{raw}"
+                    );
+                    continue;
+                }
+                // The JSON text of the assistant's tool calls.
+                "hf" => {
+                    let calls = line["messages"][1]["tool_calls"].as_str().expect("text");
+                    let calls: Value = serde_json::from_str(calls).expect("tool calls parse");
+                    calls[0]["function"]["arguments"].clone()
+                }
+                _ => line["messages"][1]["tool_calls"][0]["function"]["arguments"].clone(),
+            };
+            assert_eq!(arguments, UNSORTED_ARGUMENTS, "{format}: {raw}");
+        }
+        let chat = out.lines().next().expect("the chat line");
+        match format {
+            "chatml" | "openai" => {
+                // A content part kept as recorded.
+                assert!(
+                    chat.contains(r#"{"text":"Call f","type":"text"}"#),
+                    "{chat}"
+                );
+                // A message's own keys: as recorded in chatml; openai writes the format's
+                // fields in its fixed order (role, content, ..., tool_call_id).
+                let tool = if format == "chatml" {
+                    r#"{"tool_call_id":"c1","role":"tool","content":"done"}"#
+                } else {
+                    r#"{"role":"tool","content":"done","tool_call_id":"c1"}"#
+                };
+                assert!(chat.contains(tool), "{format}: {chat}");
+            }
+            _ => {}
         }
     }
 }
