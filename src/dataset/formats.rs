@@ -2,14 +2,8 @@
 //!
 //! - `chatml`: the record line as captured, byte for byte (unless `--reasoning` has to rename
 //!   or remove an assistant's reasoning key: see [`super::reasoning`]).
-//! - `openai`: exactly `{"messages":[...]}` plus `"tools"` when the request had tools and
-//!   `"parallel_tool_calls"` when the request set it (from `params`; the one request parameter
-//!   the format takes), as the OpenAI chat fine-tuning format wants it. Each message keeps only `role`, `content`,
-//!   `name`, `tool_calls` (assistant; each `{"id","type","function":{"name","arguments"}}`,
-//!   arguments as a JSON string), `tool_call_id` (tool) and `weight` (assistant). Recorder-only
-//!   fields (`reasoning_content`, `reasoning`, `refusal`, ...) are dropped, except that
-//!   `--reasoning keep` writes `reasoning_content` on assistant messages; the `developer`
-//!   role becomes `system`.
+//! - `openai`: `{"messages":[...]}` plus `"tools"` and `"parallel_tool_calls"` (from `params`)
+//!   as OpenAI's chat fine-tuning format takes them: see `openai.rs` for its rules.
 //! - `sharegpt`: `{"conversations":[{"from","value"}...],"system":"...","tools":"..."}` as
 //!   LLaMA-Factory reads it (`formatting: sharegpt`). `user` → `human`, `assistant` → `gpt`,
 //!   an assistant message with tool calls → `function_call` whose value is the JSON text of
@@ -30,11 +24,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::format_kind::{Format, Reasoning};
-use super::message_parts::{role, text, tool_calls, OpenAiToolCall};
+use super::message_parts::{role, text};
+use super::openai::openai;
 use super::reasoning::{chatml_line, reasoning_text};
 use super::record::Record;
-
-static NULL: Value = Value::Null;
 
 /// Appends `record` (whose line is `raw`) in `format` to `out`, with a trailing newline.
 /// An error says why the format cannot express the record; `out` is then unchanged.
@@ -69,76 +62,6 @@ pub fn write_line(
 
 fn to_writer<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), String> {
     serde_json::to_writer(out, value).map_err(|e| e.to_string())
-}
-
-#[derive(Serialize)]
-struct OpenAiLine<'a> {
-    messages: Vec<OpenAiMessage<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tools: Option<&'a Value>,
-    /// The request's `parallel_tool_calls` (from `params`), when it was a boolean.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parallel_tool_calls: Option<&'a Value>,
-}
-
-#[derive(Serialize)]
-struct OpenAiMessage<'a> {
-    role: &'a str,
-    content: &'a Value,
-    /// `--reasoning keep`: the assistant's reasoning (`reasoning_content` or `reasoning`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a Value>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tool_calls: Vec<OpenAiToolCall<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tool_call_id: Option<&'a Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    weight: Option<&'a Value>,
-}
-
-fn openai(record: &Record, reasoning: Reasoning) -> Result<OpenAiLine<'_>, String> {
-    let mut messages = Vec::with_capacity(record.messages().len());
-    for message in record.messages() {
-        let role = match role(message) {
-            "developer" | "system" => "system",
-            r @ ("user" | "assistant" | "tool" | "function") => r,
-            other => return Err(format!("role {other:?}")),
-        };
-        let assistant = role == "assistant";
-        messages.push(OpenAiMessage {
-            role,
-            content: message.get("content").unwrap_or(&NULL),
-            reasoning_content: match reasoning {
-                Reasoning::Keep if assistant => reasoning_text(message),
-                _ => None,
-            },
-            name: message.get("name").filter(|n| n.is_string()),
-            tool_calls: if assistant {
-                tool_calls(message)?
-            } else {
-                Vec::new()
-            },
-            tool_call_id: message
-                .get("tool_call_id")
-                .filter(|_| role == "tool")
-                .filter(|id| id.is_string()),
-            weight: message.get("weight").filter(|_| assistant),
-        });
-    }
-    let tools = record
-        .tools()
-        .filter(|t| t.as_array().is_some_and(|a| !a.is_empty()));
-    let parallel_tool_calls = record
-        .params()
-        .and_then(|p| p.get("parallel_tool_calls"))
-        .filter(|v| v.is_boolean());
-    Ok(OpenAiLine {
-        messages,
-        tools,
-        parallel_tool_calls,
-    })
 }
 
 #[derive(Serialize)]

@@ -15,8 +15,9 @@
 //!   skips) and the content hashes used by `--dedupe` and `--split`.
 //! - [`filter`]: `export`'s record filters; `skip`: the reasons a line was not written.
 //! - `format_kind`: the `--format` and `--reasoning` values ([`Format`], [`Reasoning`]).
-//! - [`formats`]: the output formats `chatml`, `openai` and `sharegpt`; `message_parts`: a
-//!   message's role, text and tool calls as the formats read them.
+//! - [`formats`]: the output formats `chatml` and `sharegpt`, and the dispatch to `openai`
+//!   (OpenAI's chat fine-tuning lines and their rules) and `hf`; `message_parts`: a message's
+//!   role, text and tool calls as the formats read them.
 //! - `hf`: the `hf` format, fixed columns that Hugging Face `datasets` loads from any mix
 //!   of files.
 //! - [`labels`]: the `labels.jsonl` of a day joined to its records; `--label`, `--exclude-label`, `--tag`.
@@ -38,6 +39,7 @@ mod hf;
 pub mod labels;
 pub mod merge;
 mod message_parts;
+mod openai;
 pub mod output;
 mod progress;
 pub mod reader;
