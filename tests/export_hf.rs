@@ -109,6 +109,7 @@ fn agents() -> Vec<RecordLine> {
 const LOAD: &str = r#"
 import json, sys
 import datasets
+from datasets import List, Value
 files = sys.argv[1:]
 ds = datasets.load_dataset("json", data_files=files, split="train")
 def conversational(row):
@@ -122,10 +123,22 @@ for r in rows:
         if m["tool_calls"]:
             for call in json.loads(m["tool_calls"]):
                 assert isinstance(call["function"]["arguments"], str), call
-    if r["tools"]:
-        assert isinstance(json.loads(r["tools"]), list), r["tools"]
+    # What TRL's SFTTrainer does with every row's `tools` (trl/trainer/sft_trainer.py, 0.29+).
+    tools = r.get("tools")
+    tools = json.loads(tools) if isinstance(tools, str) else tools
+    assert tools is None or isinstance(tools, list), r["tools"]
     if r["usage"]:
         assert isinstance(json.loads(r["usage"]), dict), r["usage"]
+# The map of docs/data-tools.md that turns each message's tool calls back into lists (here
+# one row per Arrow batch, so a batch without calls comes first).
+call = {"id": Value("string"), "type": Value("string"),
+        "function": {"name": Value("string"), "arguments": Value("string")}}
+features = ds.features.copy()
+features["messages"] = List({**ds.features["messages"].feature, "tool_calls": List(call)})
+mapped = ds.map(lambda row: {"messages": [{**m, "tool_calls": json.loads(m["tool_calls"]) if m["tool_calls"] else None}
+                                          for m in row["messages"]]}, features=features, writer_batch_size=1)
+calls = [c for r in mapped for m in r["messages"] for c in (m["tool_calls"] or [])]
+assert all(isinstance(c["function"]["arguments"], str) for c in calls), calls
 print(json.dumps({
     "version": datasets.__version__,
     "num_rows": ds.num_rows,
@@ -133,6 +146,8 @@ print(json.dumps({
     "conversational": all(conversational(r) for r in rows),
     "workflows": sorted({r["workflow_id"] for r in rows}),
     "prompt_tokens": sorted(r["prompt_tokens"] for r in rows),
+    "mapped_calls": sorted(c["function"]["name"] for c in calls),
+    "rows_with_tools": sum(1 for r in rows if json.loads(r["tools"]) is not None),
 }))
 "#;
 
@@ -234,6 +249,13 @@ fn datasets_loads_every_mix_of_hf_files() {
         report["prompt_tokens"],
         serde_json::json!([5, 36, 40, 291, 291, 291, 291, 291, 291, 472])
     );
+    // `tools` parses the way TRL parses it on every row: a list on the 8 rows with tools, None
+    // on the others; the documented map gives back every call: lookup (router), get_weather
+    // (claude, and 2 per agents tool-call answer).
+    assert_eq!(report["rows_with_tools"], 8, "{report}");
+    let mut names = vec!["get_weather"; 13];
+    names.push("lookup");
+    assert_eq!(report["mapped_calls"], serde_json::json!(names), "{report}");
 }
 
 /// No value anywhere in `value` is null.
@@ -297,10 +319,12 @@ fn every_hf_line_has_the_same_never_null_columns() {
                 assert!(calls[0]["function"]["arguments"].is_string(), "{calls}");
             }
         }
-        for text in ["tools", "usage"] {
-            let text = row[text].as_str().expect("JSON text");
-            assert!(text.is_empty() || serde_json::from_str::<Value>(text).is_ok());
-        }
+        // `tools` is always JSON (TRL parses it); `usage` is JSON or "".
+        let tools: Value =
+            serde_json::from_str(row["tools"].as_str().expect("JSON text")).expect("tools parse");
+        assert!(tools.is_null() || tools.is_array(), "{row}");
+        let usage = row["usage"].as_str().expect("JSON text");
+        assert!(usage.is_empty() || serde_json::from_str::<Value>(usage).is_ok());
     }
     let completions = rows
         .iter()
@@ -309,6 +333,7 @@ fn every_hf_line_has_the_same_never_null_columns() {
     assert_eq!(completions["prompt_tokens"], -1);
     assert_eq!(completions["total_tokens"], -1);
     assert_eq!(completions["usage"], "");
+    assert_eq!(completions["tools"], "null", "no tools: the JSON text null");
     let router = rows
         .iter()
         .find(|r| r["workflow_id"] == "router")

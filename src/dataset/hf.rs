@@ -7,7 +7,9 @@
 //! no later value casts to it), never an object whose keys vary (`usage`, tool schemas), and
 //! never a list that may be empty throughout a file (typed `list<null>`). Hence: strings
 //! are `""` when absent, token counts `-1` when not reported, and `usage`, `tools` and each
-//! message's `tool_calls` are JSON text (`""` when absent), which a trainer `json.loads`.
+//! message's `tool_calls` are JSON text, which a trainer `json.loads`: `""` when absent, except
+//! `tools`, which is `null` then — TRL's trainers (0.29 and later) `json.loads` a string
+//! `tools` of every row, and `""` is not JSON.
 //! Content is always a string (text parts joined); a message with non-text content (images,
 //! audio) makes the record not expressible: skipped and counted, as in `sharegpt`.
 //! The column set is documented in docs/data-tools.md.
@@ -27,7 +29,7 @@ pub(super) struct HfLine<'a> {
     /// The conversation, the answer last.
     messages: Vec<HfMessage<'a>>,
     /// JSON text of the chat-shaped tool definitions (`[{"type":"function","function":{...}}]`),
-    /// `""` when the request had none.
+    /// `null` (the JSON text) when the request had none.
     tools: String,
     /// The record's `model`.
     model: &'a str,
@@ -109,7 +111,7 @@ pub(super) fn line(record: &Record, reasoning: Reasoning) -> Result<HfLine<'_>, 
     }
     let tools = match record.tools().and_then(Value::as_array) {
         Some(tools) if !tools.is_empty() => json_text(tools)?,
-        _ => String::new(),
+        _ => "null".to_owned(),
     };
     let count = |keys: [&str; 2]| keys.iter().find_map(|k| record.usage_tokens(k));
     let prompt = count(["prompt_tokens", "input_tokens"]);
