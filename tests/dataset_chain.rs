@@ -237,3 +237,32 @@ fn a_loop_of_links_is_skipped_as_missing_history() {
     assert!(lines.is_empty(), "{lines:?}");
     assert!(stderr.contains("): 2\n"), "{stderr}");
 }
+
+#[test]
+fn a_server_side_conversation_is_kept_in_params_and_skipped_as_partial() {
+    let line = turn(
+        r#"{"model":"gpt-4.1","conversation":"conv_689667905b048191b4740501625afd940c7533ace33a2dab","input":"Another?"}"#,
+        &answer("resp_c", "Blue."),
+        "2025-08-24T00:00:00.000Z",
+    );
+    let root = write(vec![line]);
+    let (lines, stderr) = export(&[&data(&root)], &[]);
+    assert!(lines.is_empty(), "{lines:?}");
+    assert!(
+        stderr.contains("skipped 1:\n  partial (history not captured): 1\n"),
+        "{stderr}"
+    );
+    let (lines, _) = export(&[&data(&root)], &["--keep-partial"]);
+    assert_eq!(lines.len(), 1);
+    let record = &lines[0];
+    assert_eq!(
+        record["params"],
+        json!({"conversation": "conv_689667905b048191b4740501625afd940c7533ace33a2dab"})
+    );
+    assert_eq!(record["partial"], true);
+    assert!(record.get("rebuildable").is_none(), "{record}");
+    assert_eq!(
+        record["messages"],
+        json!([m("user", "Another?"), m("assistant", "Blue.")])
+    );
+}
