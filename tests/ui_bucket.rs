@@ -104,7 +104,11 @@ fn the_pages_read_the_bucket_when_the_local_days_are_gone() {
         let remote = lines_of(&objects(&store, "ui"));
         match remote == local && local.len() == 60 {
             true => Ok(local),
-            false => Err(format!("{} local, {} in the bucket", local.len(), remote.len())),
+            false => Err(format!(
+                "{} local, {} in the bucket",
+                local.len(),
+                remote.len()
+            )),
         }
     })
     .iter()
@@ -125,7 +129,10 @@ fn the_pages_read_the_bucket_when_the_local_days_are_gone() {
 
     let (status, local_page) = get(&format!("{admin}/ui/"));
     assert_eq!(status, 200);
-    assert!(local_page.contains("No records in this range."), "{local_page}");
+    assert!(
+        local_page.contains("No records in this range."),
+        "{local_page}"
+    );
 
     let (status, overview) = page(&format!("{admin}/ui/?source=bucket"));
     assert_eq!(status, 200, "{overview}");
@@ -142,7 +149,9 @@ fn the_pages_read_the_bucket_when_the_local_days_are_gone() {
     let first_links = links(&first);
     assert_eq!(first_links.len(), 50);
     assert!(first.contains("rel=\"next\""));
-    assert!(first_links.iter().all(|l| l.contains("source=bucket&object=inst-a-")));
+    assert!(first_links
+        .iter()
+        .all(|l| l.contains("source=bucket&object=inst-a-")));
     let (_, second) = page(&format!("{admin}/ui/records?source=bucket&page=1"));
     let mut all = first_links.clone();
     all.extend(links(&second));
@@ -169,7 +178,9 @@ fn the_pages_read_the_bucket_when_the_local_days_are_gone() {
     let (_, judged) = page(&format!("{admin}{}", good_links[0]));
     assert!(judged.contains(&labelled), "the labelled record");
 
-    let (status, missing) = get(&format!("{admin}/ui/record/w/{today}/1?source=bucket&object=nope.jsonl.gz"));
+    let (status, missing) = get(&format!(
+        "{admin}/ui/record/w/{today}/1?source=bucket&object=nope.jsonl.gz"
+    ));
     assert_eq!(status, 404, "{missing}");
     assert!(proxy.stop().success());
 }
@@ -185,21 +196,32 @@ fn a_store_that_is_down_or_frozen_never_hangs_the_page_or_the_proxy() {
     store.pause();
     let asked = Instant::now();
     let (status, body) = get(&format!("{admin}/ui/?source=bucket"));
-    assert!(asked.elapsed() < Duration::from_secs(10), "answered at once");
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "answered at once"
+    );
     assert_eq!(status, 202, "the progress page: {body}");
     assert!(body.contains("Reading the bucket"), "{body}");
-    assert_eq!(load(port, 5), 5, "the proxy answers while the store is frozen");
+    assert_eq!(
+        load(port, 5),
+        5,
+        "the proxy answers while the store is frozen"
+    );
     store.resume();
     store.stop();
-    let (status, body) = eventually(WAIT, "an error page", || match get(&format!(
-        "{admin}/ui/records?source=bucket"
-    )) {
-        (202, _) => Err("still reading"),
-        other => Ok(other),
+    let (status, body) = eventually(WAIT, "an error page", || {
+        match get(&format!("{admin}/ui/records?source=bucket")) {
+            (202, _) => Err("still reading"),
+            other => Ok(other),
+        }
     });
     assert_eq!(status, 502, "{body}");
     assert!(body.contains("cannot read bucket"), "{body}");
-    assert_eq!(load(port, 5), 5, "the proxy answers while the store is down");
+    assert_eq!(
+        load(port, 5),
+        5,
+        "the proxy answers while the store is down"
+    );
     assert!(proxy.stop().success());
 }
 

@@ -222,3 +222,7 @@ impl Source for BucketRead<'_> {
         "bucket"
     }
 }
+
+#[cfg(test)]
+#[path = "bucket_tests.rs"]
+mod tests;

@@ -130,11 +130,10 @@ impl Reading {
                     until: day,
                     ..Selection::default()
                 };
-                let mut workflows: Vec<String> =
-                    super::source::Source::files(source, &selection)?
-                        .into_iter()
-                        .map(|f| f.workflow)
-                        .collect();
+                let mut workflows: Vec<String> = super::source::Source::files(source, &selection)?
+                    .into_iter()
+                    .map(|f| f.workflow)
+                    .collect();
                 workflows.sort();
                 workflows.dedup();
                 Ok((page, workflows))
@@ -166,10 +165,7 @@ impl Reading {
             move |source| super::query::find(source, &wanted),
             csrf,
             |found: &Option<Found>| match found {
-                Some(found) => respond(
-                    StatusCode::OK,
-                    super::chat::render(found, &place, csrf),
-                ),
+                Some(found) => respond(StatusCode::OK, super::chat::render(found, &place, csrf)),
                 None => error_page(StatusCode::NOT_FOUND, "no such record"),
             },
         )

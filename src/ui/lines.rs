@@ -4,8 +4,9 @@
 //!
 //! Each line is decoded as a [`Light`] (only the fields the pages sum or filter on) and gets
 //! its choice index: its place among the earlier lines of the same `request_id`. Choices are
-//! counted per file, and for a bucket per object (the choices of one answer are written in
-//! one batch, so they are never split across segments); ids are kept as 64-bit hashes.
+//! counted per file, and for a bucket per object (the choices of one answer are recorded
+//! together, so they share a segment unless a seal falls between them); ids are kept as
+//! 64-bit hashes.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -300,8 +300,10 @@ pub fn find(source: &dyn Source, place: &Place) -> Result<Option<Found>, Dataset
         until: Some(place.date),
     };
     let files = source.files(&selection)?;
-    let file = files.iter().filter(|f| f.source == place.source).find_map(|f| {
-        match (&f.segments, &place.object) {
+    let file = files
+        .iter()
+        .filter(|f| f.source == place.source)
+        .find_map(|f| match (&f.segments, &place.object) {
             (None, None) => Some(f.clone()),
             (Some(segments), Some(name)) => segments
                 .objects
@@ -309,8 +311,7 @@ pub fn find(source: &dyn Source, place: &Place) -> Result<Option<Found>, Dataset
                 .find(|o| o.key.filename() == Some(name.as_str()))
                 .map(|o| narrow(f, o)),
             _ => None,
-        }
-    });
+        });
     let Some(file) = file else {
         return Ok(None);
     };
