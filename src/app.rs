@@ -154,6 +154,7 @@ pub async fn serve(
         token: admin_token,
         data_dirs: vec![args.data_dir.clone()],
         config: config_rx.clone(),
+        sink: args.sink.sink.clone(),
     };
     let shared = Arc::new(
         Shared::new(client, recorder, config_rx, args.max_body_bytes)
@@ -295,6 +296,8 @@ struct AdminView {
     token: Option<crate::ui::token::AdminToken>,
     data_dirs: Vec<std::path::PathBuf>,
     config: tokio::sync::watch::Receiver<Arc<Config>>,
+    /// `--sink`: the bucket the data page can also read.
+    sink: Option<String>,
 }
 
 /// Binds and starts the admin listener; it serves until the very end (so `/readyz` can say
@@ -315,7 +318,7 @@ async fn start_admin(
         readiness: Arc::clone(readiness),
         labels,
         auth: view.token.map(crate::ui::auth::Auth::new),
-        ui: crate::ui::UiState::new(view.data_dirs, Some(view.config)),
+        ui: crate::ui::UiState::new(view.data_dirs, Some(view.config)).with_bucket(view.sink),
     });
     if state.auth.is_none() && !addr.ip().is_loopback() {
         warn!(%addr, "The admin listener (metrics, data page, labels) is open to the network: set --admin-token.");

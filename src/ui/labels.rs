@@ -28,17 +28,34 @@ impl DayLabels {
     /// Reads `<day_dir>/labels.jsonl`; a missing file is no labels, unreadable lines are
     /// skipped (a torn last line is a write in progress).
     pub fn read(day_dir: &Path) -> DayLabels {
-        let mut out = HashMap::new();
+        Self::apply(Self::lines_in(day_dir))
+    }
+
+    /// The label lines of `<day_dir>/labels.jsonl`, in file order (none when it is missing).
+    pub fn lines_in(day_dir: &Path) -> Vec<LabelLine> {
+        let mut out = Vec::new();
         let Ok(mut reader) = LineReader::open(&layout::labels_file_in(day_dir)) else {
-            return DayLabels(out);
+            return out;
         };
         while let Ok(Some((_, line))) = reader.next_line() {
-            let Line::Complete(bytes) = line else {
-                continue;
-            };
-            let Ok(entry) = serde_json::from_slice::<LabelLine>(bytes) else {
-                continue;
-            };
+            if let Line::Complete(bytes) = line {
+                out.extend(serde_json::from_slice::<LabelLine>(bytes).ok());
+            }
+        }
+        out
+    }
+
+    /// The labels of lines from several files (a day folder's and the bucket's labels
+    /// objects): the newest `timestamp` wins, ties in the order given.
+    pub fn from_lines(mut lines: Vec<LabelLine>) -> DayLabels {
+        lines.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
+        Self::apply(lines)
+    }
+
+    /// The last line of each `(request_id, choice)` wins; `none` un-labels.
+    fn apply(lines: Vec<LabelLine>) -> DayLabels {
+        let mut out = HashMap::new();
+        for entry in lines {
             let key = (entry.request_id, entry.choice);
             if entry.label == Judgement::None {
                 out.remove(&key);

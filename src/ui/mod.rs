@@ -8,13 +8,20 @@
 //! - [`summary`]: per-file summaries cached by `(path, size, mtime)`; [`labels`]: a day's
 //!   `labels.jsonl`; [`text`]: message text for search and rows; [`overview_data`]: the overview's sums; [`query`]: the list and one record.
 //! - [`page`], [`overview`], [`records`], [`chat`], [`live`]: the pages.
+//! - [`lines`]: a data file's parsed lines; [`source`]: local folders or the bucket
+//!   ([`bucket`], `?source=bucket` with `serve --sink`), read as jobs ([`jobs`],
+//!   [`bucket_pages`]) that show their progress when slow.
 //!
 //! Data is read on blocking threads, one read at a time ([`UiState::reads`]), so a big scan
 //! never holds a runtime worker of the proxy and two open tabs do not scan twice at once.
 
 pub mod auth;
+pub mod bucket;
+pub mod bucket_pages;
 pub mod chat;
+pub mod jobs;
 pub mod labels;
+pub mod lines;
 pub mod live;
 pub mod login;
 pub mod overview;
@@ -22,6 +29,7 @@ pub mod overview_data;
 pub mod page;
 pub mod query;
 pub mod records;
+pub mod source;
 pub mod summary;
 pub mod text;
 pub mod token;
@@ -52,6 +60,8 @@ pub struct UiState {
     pub cache: Arc<SummaryCache>,
     /// One data read at a time.
     pub reads: Arc<Semaphore>,
+    /// The sink's bucket (`serve --sink`), readable with `?source=bucket`.
+    pub bucket: Option<Arc<bucket::BucketView>>,
 }
 
 impl UiState {
@@ -62,7 +72,33 @@ impl UiState {
             config,
             cache: Arc::new(SummaryCache::default()),
             reads: Arc::new(Semaphore::new(1)),
+            bucket: None,
         }
+    }
+
+    /// Also shows the sink's bucket `sink` (a `--sink` URL), when given.
+    pub fn with_bucket(mut self, sink: Option<String>) -> UiState {
+        self.bucket = sink.map(|url| Arc::new(bucket::BucketView::new(url)));
+        self
+    }
+
+    /// The bucket pages' reading, when `source` is `bucket`; `Err`: no bucket configured.
+    fn bucket_reading(&self, source: &str) -> Option<Result<bucket_pages::Reading, Response>> {
+        if source != "bucket" {
+            return None;
+        }
+        Some(match &self.bucket {
+            Some(view) => Ok(bucket_pages::Reading {
+                view: Arc::clone(view),
+                reads: Arc::clone(&self.reads),
+                local: self.data_dirs.clone(),
+                cache: Arc::clone(&self.cache),
+            }),
+            None => Err(page::error_page(
+                StatusCode::NOT_FOUND,
+                "no bucket: serve runs without --sink",
+            )),
+        })
     }
 }
 
@@ -121,8 +157,13 @@ async fn overview_page(
     Query(range): Query<overview::Range>,
 ) -> Response {
     let (since, until) = range.days();
+    match state.ui.bucket_reading(&range.source) {
+        Some(Ok(reading)) => return reading.overview(since, until, &csrf(csrf_token)).await,
+        Some(Err(response)) => return response,
+        None => {}
+    }
     match read(&state, move |dirs, cache| {
-        overview_data::build(dirs, cache, since, until)
+        overview_data::build(&source::Local { dirs, cache }, since, until)
     })
     .await
     {
@@ -136,9 +177,14 @@ async fn records_page(
     csrf_token: Option<Extension<Csrf>>,
     Query(filter): Query<query::Filter>,
 ) -> Response {
+    match state.ui.bucket_reading(&filter.source) {
+        Some(Ok(reading)) => return reading.list(filter, &csrf(csrf_token)).await,
+        Some(Err(response)) => return response,
+        None => {}
+    }
     let wanted = filter.clone();
     let listed = read(&state, move |dirs, cache| {
-        let page = query::list(dirs, cache, &wanted)?;
+        let page = query::list(&source::Local { dirs, cache }, &wanted)?;
         let scanned = crate::dataset::scan::scan(dirs, &Default::default())?;
         let mut workflows: Vec<String> = scanned.files.into_iter().map(|f| f.workflow).collect();
         workflows.sort();
@@ -155,18 +201,20 @@ async fn records_page(
     }
 }
 
-/// `?src=` of a record link: the data folder's index.
+/// `?src=` of a record link: the data folder's index; `?source=bucket&object=`: a bucket's.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
-struct Source {
+struct At {
     src: usize,
+    source: String,
+    object: String,
 }
 
 async fn record_page(
     State(state): State<Arc<AdminState>>,
     csrf_token: Option<Extension<Csrf>>,
     Path((workflow, day, line)): Path<(String, String, u64)>,
-    Query(source): Query<Source>,
+    Query(at): Query<At>,
 ) -> Response {
     let Ok(date) = crate::dataset::scan::parse_day(&day) else {
         return page::error_page(StatusCode::NOT_FOUND, "no such day");
@@ -174,11 +222,20 @@ async fn record_page(
     let place = query::Place {
         workflow,
         date,
-        source: source.src,
+        source: at.src,
+        object: (at.source == "bucket").then_some(at.object),
         line,
     };
+    match state.ui.bucket_reading(&at.source) {
+        Some(Ok(reading)) => return reading.record(place, &csrf(csrf_token)).await,
+        Some(Err(response)) => return response,
+        None => {}
+    }
     let wanted = place.clone();
-    match read(&state, move |dirs, cache| query::find(dirs, cache, &wanted)).await {
+    let find = move |dirs: &[PathBuf], cache: &SummaryCache| {
+        query::find(&source::Local { dirs, cache }, &wanted)
+    };
+    match read(&state, find).await {
         Ok(Some(found)) => page::respond(
             StatusCode::OK,
             chat::render(&found, &place, &csrf(csrf_token)),

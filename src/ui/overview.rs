@@ -15,6 +15,8 @@ pub struct Range {
     pub since: String,
     /// Last day, inclusive.
     pub until: String,
+    /// `bucket`: the sink's bucket; anything else: the local data folders.
+    pub source: String,
 }
 
 impl Range {
@@ -36,6 +38,7 @@ pub fn render(overview: &Overview, csrf: &str) -> Markup {
         form.filters.card method="get" action="/ui/" {
             label { "since" input type="date" name="since" value=(day(overview.since)); }
             label { "until" input type="date" name="until" value=(day(overview.until)); }
+            (source_select(overview.source))
             button type="submit" { "Show" }
             span.muted {
                 (overview.files) " data files, " (count(overview.bytes)) " bytes in range"
@@ -56,7 +59,10 @@ pub fn render(overview: &Overview, csrf: &str) -> Markup {
 
 fn workflow_card(name: &str, w: &WorkflowOverview, overview: &Overview) -> Markup {
     let t = &w.total;
-    let list = format!("/ui/records?workflow={}", urlencode(name));
+    let mut list = format!("/ui/records?workflow={}", urlencode(name));
+    if !overview.source.is_empty() {
+        list.push_str(&format!("&source={}", urlencode(overview.source)));
+    }
     html! {
         div.card data-workflow=(name) {
             h2 { a href=(list) { (name) } }
@@ -117,6 +123,18 @@ fn chart(w: &WorkflowOverview, since: Option<NaiveDate>, until: Option<NaiveDate
                 }
             }
             text x="2" y="10" { "max " (max) "/day" }
+        }
+    }
+}
+
+/// The `source` field of the filter forms: the local data folders or the sink's bucket.
+pub fn source_select(source: &str) -> Markup {
+    html! {
+        label { "source"
+            select name="source" {
+                option value="" selected[source != "bucket"] { "local" }
+                option value="bucket" selected[source == "bucket"] { "bucket" }
+            }
         }
     }
 }

@@ -1,13 +1,13 @@
 //! The overview's numbers: per workflow and day, the cached file summaries and day labels
 //! added up over the selected range.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 
-use super::summary::{FileSummary, SummaryCache};
-use crate::dataset::scan::{scan, DataFile, Selection};
+use super::source::Source;
+use super::summary::FileSummary;
+use crate::dataset::scan::{DataFile, Selection};
 use crate::dataset::DatasetError;
 
 /// One workflow's numbers over the range.
@@ -42,21 +42,36 @@ pub struct Overview {
     pub bytes: u64,
     /// Data files in the range.
     pub files: usize,
+    /// `?source=` of the page (`""`: local, `bucket`: the sink's bucket).
+    pub source: &'static str,
 }
 
 /// Days shown when no range is given: the 30 days up to the newest with data.
 pub const DEFAULT_DAYS: i64 = 30;
 
-/// Builds the overview (blocking: run it on a blocking thread).
+/// Builds the overview (blocking: run it on a blocking thread). A source with a default
+/// range (the bucket) lists only the range; the local folders are listed whole, and the range
+/// defaults to the [`DEFAULT_DAYS`] up to the newest day with data.
 pub fn build(
-    dirs: &[PathBuf],
-    cache: &SummaryCache,
+    source: &dyn Source,
     since: Option<NaiveDate>,
     until: Option<NaiveDate>,
 ) -> Result<Overview, DatasetError> {
-    let all = scan(dirs, &Selection::default())?;
-    let first_day = all.files.first().map(|f| f.date);
-    let last_day = all.files.last().map(|f| f.date);
+    let (since, until, selection) = match source.default_range() {
+        Some((first, last)) => {
+            let (since, until) = (since.or(Some(first)), until.or(Some(last)));
+            let selection = Selection {
+                since,
+                until,
+                ..Selection::default()
+            };
+            (since, until, selection)
+        }
+        None => (since, until, Selection::default()),
+    };
+    let all = source.files(&selection)?;
+    let first_day = all.first().map(|f| f.date);
+    let last_day = all.last().map(|f| f.date);
     let until = until.or(last_day);
     let since = since.or_else(|| {
         let end = until?;
@@ -67,22 +82,24 @@ pub fn build(
         until,
         first_day,
         last_day,
+        source: source.name(),
         ..Overview::default()
     };
     let wanted =
         |f: &&DataFile| since.map_or(true, |s| f.date >= s) && until.map_or(true, |u| f.date <= u);
-    for file in all.files.iter().filter(wanted) {
-        let summary = cache.file(&file.path)?;
-        let labels = match file.path.parent() {
-            Some(day_dir) => cache.labels(day_dir),
-            None => continue,
-        };
+    // A day's labels once per (workflow, day, data folder): a bucket's instances share them.
+    let mut labelled_days = HashSet::new();
+    for file in all.iter().filter(wanted) {
+        let summary = source.summary(file)?;
         let workflow = out.workflows.entry(file.workflow.clone()).or_default();
         workflow.total.add(&summary);
         *workflow.per_day.entry(file.date).or_default() += summary.records;
-        workflow.labelled += labels.labelled();
-        workflow.good += labels.count("good");
-        workflow.bad += labels.count("bad");
+        if labelled_days.insert((file.workflow.clone(), file.date, file.source)) {
+            let labels = source.labels(file);
+            workflow.labelled += labels.labelled();
+            workflow.good += labels.count("good");
+            workflow.bad += labels.count("bad");
+        }
         out.bytes += file.len;
         out.files += 1;
     }

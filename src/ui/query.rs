@@ -1,19 +1,18 @@
 //! The records list (newest first, filtered, paged) and one record by its place
-//! (`workflow`, day, data folder, line). Files are read one line at a time; a page keeps only
-//! the line numbers of one file's matches plus its own rows. Without line-level filters, whole
-//! files are skipped by their cached record count.
-
-use std::path::PathBuf;
+//! (`workflow`, day, data folder, for a bucket the object, line), from any [`Source`]. Files
+//! are read one line at a time ([`DayLines`]); a page keeps only the line numbers of one
+//! file's matches plus its own rows. Without line-level filters, whole files are skipped by
+//! their cached record count.
 
 use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::labels::Label;
-use super::summary::{Light, SummaryCache};
+use super::lines::{narrow, DayLines, Item};
+use super::source::Source;
 use super::text::{answer_text, snippet, text_of};
-use crate::dataset::reader::{Line, LineReader};
 use crate::dataset::record::Record;
-use crate::dataset::scan::{scan, DataFile, Selection};
+use crate::dataset::scan::{DataFile, Selection};
 use crate::dataset::DatasetError;
 
 /// The list's filters (empty strings: no filter).
@@ -36,6 +35,8 @@ pub struct Filter {
     pub q: String,
     /// 0-based page.
     pub page: usize,
+    /// `bucket`: the sink's bucket; anything else: the local data folders.
+    pub source: String,
 }
 
 impl Filter {
@@ -60,6 +61,8 @@ pub struct Place {
     pub date: NaiveDate,
     /// Data folder index.
     pub source: usize,
+    /// For a bucket record, the name of its segment object (`line` is in that object).
+    pub object: Option<String>,
     /// 1-based line.
     pub line: u64,
 }
@@ -103,7 +106,7 @@ pub struct Found {
     pub label: Option<Label>,
 }
 
-fn files(dirs: &[PathBuf], filter: &Filter) -> Result<Vec<DataFile>, DatasetError> {
+fn files(source: &dyn Source, filter: &Filter) -> Result<Vec<DataFile>, DatasetError> {
     let day = crate::dataset::scan::parse_day(&filter.day).ok();
     let selection = Selection {
         workflows: if filter.workflow.is_empty() {
@@ -114,36 +117,22 @@ fn files(dirs: &[PathBuf], filter: &Filter) -> Result<Vec<DataFile>, DatasetErro
         since: day,
         until: day,
     };
-    let mut files = scan(dirs, &selection)?.files;
+    let mut files = source.files(&selection)?;
     files.reverse();
     Ok(files)
 }
 
-/// Counts the choices of request ids while a file is read in order.
-#[derive(Default)]
-struct Choices(std::collections::HashMap<String, u32>);
-
-impl Choices {
-    fn next(&mut self, request_id: Option<&str>) -> u32 {
-        let Some(id) = request_id else { return 0 };
-        let n = self.0.entry(id.to_owned()).or_insert(0);
-        *n += 1;
-        *n - 1
-    }
-}
+/// A match: (object index among the file's object names, line, choice).
+type Hit = (u32, u64, u32);
 
 /// One page of the list (blocking).
-pub fn list(dirs: &[PathBuf], cache: &SummaryCache, filter: &Filter) -> Result<Page, DatasetError> {
+pub fn list(source: &dyn Source, filter: &Filter) -> Result<Page, DatasetError> {
     let mut skip = filter.page * PER_PAGE;
     let mut page = Page::default();
     let needle = filter.q.to_lowercase();
-    for file in files(dirs, filter)? {
-        let summary = cache.file(&file.path)?;
-        let labels = file
-            .path
-            .parent()
-            .map(|d| cache.labels(d))
-            .unwrap_or_default();
+    for file in files(source, filter)? {
+        let summary = source.summary(&file)?;
+        let labels = source.labels(&file);
         let lacks = |map: &std::collections::BTreeMap<String, u64>, key: &str| {
             !key.is_empty() && !map.contains_key(key)
         };
@@ -159,18 +148,14 @@ pub fn list(dirs: &[PathBuf], cache: &SummaryCache, filter: &Filter) -> Result<P
             skip -= summary.records as usize;
             continue;
         }
-        // Line numbers of the file's matches, oldest first.
-        let mut matches = Vec::new();
-        let mut reader = LineReader::open(&file.path)?;
-        let mut choices = Choices::default();
-        while let Some((n, line)) = reader.next_line()? {
-            let Line::Complete(bytes) = line else {
+        // The file's matches, oldest first.
+        let mut matches: Vec<Hit> = Vec::new();
+        let mut lines = DayLines::open(&file)?;
+        while let Some(item) = lines.next_item()? {
+            let Item::Record(parsed) = item else {
                 continue;
             };
-            let Some(light) = Light::parse(bytes) else {
-                continue;
-            };
-            let choice = choices.next(light.request_id.as_deref());
+            let (light, choice) = (&parsed.light, parsed.choice);
             let label = light
                 .request_id
                 .as_deref()
@@ -182,23 +167,23 @@ pub fn list(dirs: &[PathBuf], cache: &SummaryCache, filter: &Filter) -> Result<P
                     Some(light.finish_reason.as_deref().unwrap_or("none")),
                 )
                 && label_matches(&filter.label, label)
-                && (needle.is_empty() || contains_text(bytes, &needle));
+                && (needle.is_empty() || contains_text(parsed.bytes, &needle));
             if keep {
-                matches.push((n, choice));
+                matches.push((parsed.object, parsed.line, choice));
             }
         }
         if skip >= matches.len() {
             skip -= matches.len();
             continue;
         }
-        let wanted: Vec<(u64, u32)> = matches.iter().rev().skip(skip).copied().collect();
+        let wanted: Vec<Hit> = matches.iter().rev().skip(skip).copied().collect();
         skip = 0;
         let room = PER_PAGE - page.rows.len();
         if wanted.len() > room {
             page.has_more = true;
         }
-        let take: Vec<(u64, u32)> = wanted.into_iter().take(room).collect();
-        for row in rows(&file, &take, &labels)? {
+        let take: Vec<Hit> = wanted.into_iter().take(room).collect();
+        for row in rows(&file, &take, lines.objects(), &labels)? {
             page.rows.push(row);
         }
         if page.rows.len() >= PER_PAGE {
@@ -246,31 +231,33 @@ fn contains_text(line: &[u8], needle: &str) -> bool {
         .any(|m| text_of(m).to_lowercase().contains(needle))
 }
 
-/// The rows of `file` at `wanted` (line, choice), in the order given.
+/// The rows of `file` at `wanted` (object, line, choice), in the order given.
 fn rows(
     file: &DataFile,
-    wanted: &[(u64, u32)],
+    wanted: &[Hit],
+    names: &[String],
     labels: &super::labels::DayLabels,
 ) -> Result<Vec<Row>, DatasetError> {
     let mut found = std::collections::HashMap::new();
-    let last = wanted.iter().map(|w| w.0).max().unwrap_or(0);
-    let mut reader = LineReader::open(&file.path)?;
-    while let Some((n, line)) = reader.next_line()? {
-        if n > last {
-            break;
-        }
-        let Line::Complete(bytes) = line else {
+    let last = wanted.iter().map(|w| (w.0, w.1)).max().unwrap_or((0, 0));
+    let mut lines = DayLines::open(file)?;
+    while let Some(item) = lines.next_item()? {
+        let Item::Record(parsed) = item else {
             continue;
         };
-        if let Some((_, choice)) = wanted.iter().find(|w| w.0 == n) {
-            if let Ok(record) = Record::parse(bytes) {
-                found.insert(n, (record, *choice));
+        let at = (parsed.object, parsed.line);
+        if at > last {
+            break;
+        }
+        if let Some(hit) = wanted.iter().find(|w| (w.0, w.1) == at) {
+            if let Ok(record) = Record::parse(parsed.bytes) {
+                found.insert(at, (record, hit.2));
             }
         }
     }
     let mut out = Vec::new();
-    for (n, _) in wanted {
-        let Some((record, choice)) = found.remove(n) else {
+    for (object, n, _) in wanted {
+        let Some((record, choice)) = found.remove(&(*object, *n)) else {
             continue;
         };
         let messages = record.messages();
@@ -285,6 +272,10 @@ fn rows(
                 workflow: file.workflow.clone(),
                 date: file.date,
                 source: file.source,
+                object: file
+                    .segments
+                    .as_ref()
+                    .and_then(|_| names.get(*object as usize).cloned()),
                 line: *n,
             },
             timestamp: record.timestamp().format("%Y-%m-%d %H:%M:%S").to_string(),
@@ -301,47 +292,44 @@ fn rows(
     Ok(out)
 }
 
-/// The record at `place` (blocking); `None` when there is no such file or line.
-pub fn find(
-    dirs: &[PathBuf],
-    cache: &SummaryCache,
-    place: &Place,
-) -> Result<Option<Found>, DatasetError> {
+/// The record at `place` (blocking); `None` when there is no such file, object or line.
+pub fn find(source: &dyn Source, place: &Place) -> Result<Option<Found>, DatasetError> {
     let selection = Selection {
         workflows: vec![place.workflow.clone()],
         since: Some(place.date),
         until: Some(place.date),
     };
-    let scanned = scan(dirs, &selection)?;
-    let Some(file) = scanned.files.iter().find(|f| f.source == place.source) else {
+    let files = source.files(&selection)?;
+    let file = files
+        .iter()
+        .filter(|f| f.source == place.source)
+        .find_map(|f| match (&f.segments, &place.object) {
+            (None, None) => Some(f.clone()),
+            (Some(segments), Some(name)) => segments
+                .objects
+                .iter()
+                .find(|o| o.key.filename() == Some(name.as_str()))
+                .map(|o| narrow(f, o)),
+            _ => None,
+        });
+    let Some(file) = file else {
         return Ok(None);
     };
-    let mut reader = LineReader::open(&file.path)?;
-    let mut choices = Choices::default();
-    while let Some((n, line)) = reader.next_line()? {
-        let Line::Complete(bytes) = line else {
+    let mut lines = DayLines::open(&file)?;
+    while let Some(item) = lines.next_item()? {
+        let Item::Record(parsed) = item else {
             continue;
         };
-        let Some(light) = Light::parse(bytes) else {
-            continue;
-        };
-        let choice = choices.next(light.request_id.as_deref());
-        if n == place.line {
-            let Ok(record) = Record::parse(bytes) else {
+        if parsed.line == place.line {
+            let Ok(record) = Record::parse(parsed.bytes) else {
                 return Ok(None);
             };
-            let labels = file
-                .path
-                .parent()
-                .map(|d| cache.labels(d))
-                .unwrap_or_default();
             let label = record
                 .request_id()
-                .and_then(|id| labels.get(id, choice))
-                .cloned();
+                .and_then(|id| source.labels(&file).get(id, parsed.choice).cloned());
             return Ok(Some(Found {
                 record,
-                choice,
+                choice: parsed.choice,
                 label,
             }));
         }

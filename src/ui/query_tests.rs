@@ -42,8 +42,12 @@ fn newest_first_paged_and_filtered() {
     )
     .unwrap();
     let dirs = vec![root.path().to_path_buf()];
-    let cache = SummaryCache::default();
-    let first = list(&dirs, &cache, &Filter::default()).unwrap();
+    let cache = crate::ui::summary::SummaryCache::default();
+    let source = crate::ui::source::Local {
+        dirs: &dirs,
+        cache: &cache,
+    };
+    let first = list(&source, &Filter::default()).unwrap();
     assert_eq!(first.rows.len(), PER_PAGE);
     assert!(first.has_more);
     assert_eq!(
@@ -51,8 +55,7 @@ fn newest_first_paged_and_filtered() {
         ["answer 101", "answer 100", "answer 59"]
     );
     let second = list(
-        &dirs,
-        &cache,
+        &source,
         &Filter {
             page: 1,
             ..Filter::default()
@@ -63,8 +66,7 @@ fn newest_first_paged_and_filtered() {
     assert!(!second.has_more);
     assert_eq!(second.rows.last().unwrap().answer, "answer 0");
     let model = list(
-        &dirs,
-        &cache,
+        &source,
         &Filter {
             model: "b".into(),
             ..Filter::default()
@@ -73,8 +75,7 @@ fn newest_first_paged_and_filtered() {
     .unwrap();
     assert_eq!(answers(&model), ["answer 100"]);
     let q = list(
-        &dirs,
-        &cache,
+        &source,
         &Filter {
             q: "needle".into(),
             ..Filter::default()
@@ -83,8 +84,7 @@ fn newest_first_paged_and_filtered() {
     .unwrap();
     assert_eq!(answers(&q), ["answer 100"]);
     let good = list(
-        &dirs,
-        &cache,
+        &source,
         &Filter {
             label: "good".into(),
             ..Filter::default()
@@ -94,8 +94,7 @@ fn newest_first_paged_and_filtered() {
     assert_eq!(answers(&good), ["answer 5"]);
     assert_eq!(good.rows[0].label.as_ref().unwrap().label, "good");
     let labelled = list(
-        &dirs,
-        &cache,
+        &source,
         &Filter {
             label: "labelled".into(),
             ..Filter::default()
@@ -103,8 +102,7 @@ fn newest_first_paged_and_filtered() {
     );
     assert_eq!(answers(&labelled.unwrap()), ["answer 6", "answer 5"]);
     let day = list(
-        &dirs,
-        &cache,
+        &source,
         &Filter {
             day: "2025-08-24".into(),
             ..Filter::default()
@@ -112,8 +110,8 @@ fn newest_first_paged_and_filtered() {
     );
     assert_eq!(day.unwrap().rows.len(), 2);
     let place = first.rows[1].place.clone();
-    let found = find(&dirs, &cache, &place).unwrap().unwrap();
+    let found = find(&source, &place).unwrap().unwrap();
     assert_eq!(found.record.request_id(), Some("r100"));
     let missing = Place { line: 999, ..place };
-    assert!(find(&dirs, &cache, &missing).unwrap().is_none());
+    assert!(find(&source, &missing).unwrap().is_none());
 }

@@ -2,19 +2,23 @@
 
 use maud::{html, Markup};
 
-use super::overview::urlencode;
+use super::overview::{source_select, urlencode};
 use super::page::{label_word, shell, Tab};
 use super::query::{Filter, Page, Place};
 
 /// The link to one record's page.
 pub fn record_href(place: &Place) -> String {
-    format!(
+    let mut href = format!(
         "/ui/record/{}/{}/{}?src={}",
         urlencode(&place.workflow),
         place.date.format("%Y-%m-%d"),
         place.line,
         place.source
-    )
+    );
+    if let Some(object) = &place.object {
+        href.push_str(&format!("&source=bucket&object={}", urlencode(object)));
+    }
+    href
 }
 
 fn page_href(filter: &Filter, page: usize) -> String {
@@ -26,6 +30,7 @@ fn page_href(filter: &Filter, page: usize) -> String {
         ("finish", &filter.finish),
         ("label", &filter.label),
         ("q", &filter.q),
+        ("source", &filter.source),
     ];
     let mut query: Vec<(&str, String)> = pairs
         .iter()
@@ -78,6 +83,7 @@ pub fn render(filter: &Filter, page: &Page, workflows: &[String], csrf: &str) ->
                 }
             }
             label { "search" input type="search" name="q" value=(filter.q) placeholder="text in messages" size="22"; }
+            (source_select(&filter.source))
             button type="submit" { "Filter" }
             a href="/ui/records" { "clear" }
         }

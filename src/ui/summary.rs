@@ -6,66 +6,16 @@
 //! `workflow_id` (a lighter check than `validate`'s, for speed: only the summed fields are
 //! decoded). Tokens are counted once per `request_id` within a file, as `stats` does.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use serde::de::IgnoredAny;
-use serde::Deserialize;
-
 use super::labels::DayLabels;
-use crate::dataset::reader::{Line, LineReader};
+use super::lines::{DayLines, Item};
+use crate::dataset::scan::DataFile;
+use crate::dataset::source::SegmentObject;
 use crate::dataset::DatasetError;
-
-/// The fields a summary (and the list's filters) read from a record line.
-#[derive(Debug, Deserialize)]
-pub struct Light<'a> {
-    /// Presence only.
-    #[serde(default)]
-    pub messages: Option<IgnoredAny>,
-    /// `model`.
-    #[serde(borrow, default)]
-    pub model: Option<std::borrow::Cow<'a, str>>,
-    /// `workflow_id`.
-    #[serde(borrow, default)]
-    pub workflow_id: Option<std::borrow::Cow<'a, str>>,
-    /// `endpoint`.
-    #[serde(borrow, default)]
-    pub endpoint: Option<std::borrow::Cow<'a, str>>,
-    /// `finish_reason`.
-    #[serde(borrow, default)]
-    pub finish_reason: Option<std::borrow::Cow<'a, str>>,
-    /// `request_id`.
-    #[serde(borrow, default)]
-    pub request_id: Option<std::borrow::Cow<'a, str>>,
-    /// `stream`.
-    #[serde(default)]
-    pub stream: Option<bool>,
-    /// `usage` token counts.
-    #[serde(default)]
-    pub usage: Option<Usage>,
-}
-
-/// `usage`'s counts.
-#[derive(Debug, Default, Deserialize)]
-pub struct Usage {
-    /// `prompt_tokens`.
-    #[serde(default)]
-    pub prompt_tokens: Option<u64>,
-    /// `completion_tokens`.
-    #[serde(default)]
-    pub completion_tokens: Option<u64>,
-}
-
-impl<'a> Light<'a> {
-    /// Decodes a line; `None` when it is not a record.
-    pub fn parse(line: &'a [u8]) -> Option<Light<'a>> {
-        let light: Light<'a> = serde_json::from_slice(line).ok()?;
-        (light.messages.is_some() && light.model.is_some() && light.workflow_id.is_some())
-            .then_some(light)
-    }
-}
 
 /// What one data file holds.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -91,18 +41,18 @@ pub struct FileSummary {
 impl FileSummary {
     /// Reads `path` once, line by line.
     pub fn read(path: &Path) -> Result<FileSummary, DatasetError> {
+        Self::read_lines(DayLines::open_path(path)?)
+    }
+
+    /// Reads a data file (local, or a bucket's objects) once, line by line.
+    pub fn read_lines(mut lines: DayLines) -> Result<FileSummary, DatasetError> {
         let mut out = FileSummary::default();
-        let mut seen = HashSet::new();
-        let mut reader = LineReader::open(path)?;
-        while let Some((_, line)) = reader.next_line()? {
-            let Line::Complete(bytes) = line else {
+        while let Some(item) = lines.next_item()? {
+            let Item::Record(parsed) = item else {
                 out.invalid += 1;
                 continue;
             };
-            let Some(light) = Light::parse(bytes) else {
-                out.invalid += 1;
-                continue;
-            };
+            let light = parsed.light;
             out.records += 1;
             bump(&mut out.models, light.model.as_deref().unwrap_or(""));
             bump(
@@ -113,11 +63,7 @@ impl FileSummary {
             if light.stream == Some(true) {
                 out.streamed += 1;
             }
-            let first = match light.request_id.as_deref() {
-                Some(id) => seen.insert(xxhash_rust::xxh3::xxh3_64(id.as_bytes())),
-                None => true,
-            };
-            if let (true, Some(usage)) = (first, light.usage) {
+            if let (0, Some(usage)) = (parsed.choice, light.usage) {
                 out.prompt_tokens += usage.prompt_tokens.unwrap_or(0);
                 out.completion_tokens += usage.completion_tokens.unwrap_or(0);
             }
@@ -160,6 +106,9 @@ type Stamp = (u64, Option<SystemTime>);
 pub struct SummaryCache {
     files: Mutex<HashMap<PathBuf, (Stamp, Arc<FileSummary>)>>,
     labels: Mutex<HashMap<PathBuf, (Stamp, Arc<DayLabels>)>>,
+    /// Bucket objects by key: immutable once uploaded (a re-upload writes the same lines), so
+    /// the size is the stamp.
+    objects: Mutex<HashMap<String, (u64, Arc<FileSummary>)>>,
 }
 
 fn stamp(path: &Path) -> Option<Stamp> {
@@ -184,6 +133,28 @@ impl SummaryCache {
             let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
             files.insert(path.to_path_buf(), (now, Arc::clone(&summary)));
         }
+        Ok(summary)
+    }
+
+    /// The summary of one object of a bucket data file, read once.
+    pub fn object(
+        &self,
+        file: &DataFile,
+        object: &SegmentObject,
+    ) -> Result<Arc<FileSummary>, DatasetError> {
+        let key = object.key.to_string();
+        {
+            let objects = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((size, summary)) = objects.get(&key) {
+                if *size == object.size {
+                    return Ok(Arc::clone(summary));
+                }
+            }
+        }
+        let one = super::lines::narrow(file, object);
+        let summary = Arc::new(FileSummary::read_lines(DayLines::open(&one)?)?);
+        let mut objects = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+        objects.insert(key, (object.size, Arc::clone(&summary)));
         Ok(summary)
     }
 
