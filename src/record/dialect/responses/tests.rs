@@ -4,15 +4,15 @@ use proptest::prelude::*;
 
 use crate::record::dialect::test_support::{
     assert_every_split_point_agrees, capture, finish, fixture, message_json, parse, replace_value,
-    usage, without_events,
+    usage, without_events, Typed,
 };
-use crate::record::dialect::{Dialect, DialectAnswerError, DialectIncomplete};
+use crate::record::dialect::types::{DialectAnswerError, DialectIncomplete};
 use crate::record::request::RequestView;
 
-const D: Dialect = Dialect::Responses;
+const D: Typed = Typed::Responses;
 const FIXTURES: [&str; 3] = ["responses_text", "responses_tools", "responses_refusal"];
 
-fn request(body: &str) -> crate::record::dialect::DialectRequest {
+fn request(body: &str) -> crate::record::dialect::types::DialectRequest {
     let view = RequestView::parse(body.as_bytes()).expect("valid body");
     D.map_request(&view)
 }
