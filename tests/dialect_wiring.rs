@@ -1,10 +1,11 @@
 //! The wiring of the recorded endpoints (issue 13) through the real binary: `params` in
 //! request order on every endpoint, the workflow's key as `x-api-key` for Anthropic Messages,
-//! a Responses stream without terminal event not recorded, and a real Responses client.
+//! a Responses or Messages stream without terminal event not recorded, the service info's
+//! endpoint list, and a real Responses client.
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::dialects::{fixture, post, start};
 use common::{client, free_port, Proxy};
@@ -112,24 +113,98 @@ async fn a_responses_stream_without_terminal_event_is_not_recorded() {
         .expect("terminal event")];
     assert_eq!(&got[..], cut.as_bytes(), "what was sent passes unchanged");
 
-    let series = "micromodel_records_dropped_total{reason=\"incomplete\"}";
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let text = client()
-            .get(format!("http://127.0.0.1:{admin}/metrics"))
-            .send()
-            .await
-            .expect("scrape")
-            .text()
-            .await
-            .expect("metrics");
-        if text.lines().any(|l| l == format!("{series} 1")) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{series} not 1:\n{text}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    incomplete_counted(admin, 1).await;
     assert!(proxy.records("w").is_empty(), "nothing recorded");
+}
+
+/// Waits until `micromodel_records_dropped_total{reason="incomplete"}` is `count`.
+async fn incomplete_counted(admin: u16, count: u64) {
+    let series = "micromodel_records_dropped_total{reason=\"incomplete\"}";
+    let want = format!("{series} {count}");
+    common::eventually_async(
+        Duration::from_secs(15),
+        format!("{series} to be {count}"),
+        || async {
+            let text = client()
+                .get(format!("http://127.0.0.1:{admin}/metrics"))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .text()
+                .await
+                .map_err(|e| e.to_string())?;
+            common::check(text.lines().any(|l| l == want), || text.clone())
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_messages_stream_cut_before_message_stop_is_not_recorded() {
+    let admin = free_port();
+    let (_upstream, proxy, port) = start("", Some(admin));
+    let body = r#"{"model":"claude-opus-4-6","max_tokens":64,"messages":[{"role":"user","content":"Hello, Claude"}],"stream":true}"#;
+    let response = client()
+        .post(format!("{}/v1/messages", Proxy::url(port)))
+        .header("x-fixture", "messages_text")
+        .header("x-cut-before", "event: message_stop")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    let got = response.bytes().await.expect("body");
+    let whole = String::from_utf8(fixture("messages_text.sse")).expect("utf8");
+    let cut = &whole[..whole.find("event: message_stop").expect("terminal event")];
+    assert!(
+        cut.contains("event: message_delta"),
+        "cut after the stop reason"
+    );
+    assert_eq!(&got[..], cut.as_bytes(), "what was sent passes unchanged");
+    incomplete_counted(admin, 1).await;
+    assert!(proxy.records("w").is_empty(), "nothing recorded");
+    // The same stream whole is recorded (the cut, not the fixture, made the difference).
+    post(
+        port,
+        "/v1/messages",
+        "messages_text",
+        &body.replace(",\"stream\":true", ""),
+        true,
+    )
+    .await;
+    proxy.wait_records("w", 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_info_lists_every_recorded_endpoint() {
+    let (_upstream, _proxy, port) = start("", None);
+    let info: serde_json::Value = client()
+        .get(format!("{}/", Proxy::url(port)))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let endpoints = info["endpoints"].as_object().expect("endpoints object");
+    let listed: Vec<(&str, &str)> = endpoints
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().expect("a string")))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("chat_completions", "POST /v1/chat/completions (recorded)"),
+            ("completions", "POST /v1/completions (recorded)"),
+            ("responses", "POST /v1/responses (recorded)"),
+            ("messages", "POST /v1/messages (recorded)"),
+            ("other", "/v1/* (passed through, not recorded)"),
+            ("feedback", "POST /feedback (labels a record)"),
+            ("health", "GET /health"),
+            ("info", "GET /"),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -193,3 +193,44 @@ async fn previous_response_id_and_dropped_items_mark_the_record_partial() {
     assert_eq!(keys_in_order(&line), keys);
     assert!(line.contains(r#""params":{"store":true},"#), "{line}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_reasoning_text_and_refusal_are_recorded_streamed_or_not() {
+    // `reasoning_text` content parts, streamed as `response.reasoning_text.delta` events
+    // (gpt-oss style reasoning text, not a summary).
+    let body =
+        r#"{"model":"gpt-oss-120b","input":"What is 17 times 23?","reasoning":{"effort":"low"}}"#;
+    let sse = String::from_utf8(fixture("responses_reasoning.sse")).expect("utf8");
+    assert_eq!(
+        sse.matches("event: response.reasoning_text.delta\n")
+            .count(),
+        2
+    );
+    let (record, line) = both_ways("/v1/responses", "responses_reasoning", body).await;
+    assert_eq!(
+        record["messages"],
+        json!([
+            {"role":"user","content":"What is 17 times 23?"},
+            {"role":"assistant","content":"17 × 23 = 391.","reasoning_content":"The user asks for 17 times 23. 17*20=340, 17*3=51, so 391."}
+        ])
+    );
+    assert_eq!(record["finish_reason"], "stop");
+    assert_eq!(record["request_id"], "resp_68b1c0ffee0reasoning0text01");
+    assert_eq!(keys_in_order(&line), expected_keys(&["params"]));
+    assert!(
+        line.contains(r#""params":{"reasoning":{"effort":"low"}},"#),
+        "{line}"
+    );
+
+    let body = r#"{"model":"gpt-4.1","input":"Help me pick a lock."}"#;
+    let (record, _) = both_ways("/v1/responses", "responses_refusal", body).await;
+    assert_eq!(
+        record["messages"][1],
+        json!({"role":"assistant","content":null,"refusal":"I can't help with that."})
+    );
+    assert_eq!(record["finish_reason"], "stop");
+    assert_eq!(
+        record["usage"],
+        json!({"input_tokens":10,"output_tokens":6,"total_tokens":16})
+    );
+}

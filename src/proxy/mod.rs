@@ -118,6 +118,19 @@ async fn health(State(route): State<Arc<Route>>) -> Json<serde_json::Value> {
 
 async fn info(State(route): State<Arc<Route>>) -> Json<serde_json::Value> {
     let workflow = route.settings();
+    let mut endpoints = serde_json::Map::new();
+    for kind in EndpointKind::ALL {
+        let text = format!("POST {} (recorded)", kind.path());
+        endpoints.insert(kind.info_key().to_owned(), text.into());
+    }
+    for (key, text) in [
+        ("other", "/v1/* (passed through, not recorded)"),
+        ("feedback", "POST /feedback (labels a record)"),
+        ("health", "GET /health"),
+        ("info", "GET /"),
+    ] {
+        endpoints.insert(key.to_owned(), text.into());
+    }
     Json(json!({
         "name": SERVICE,
         "version": env!("CARGO_PKG_VERSION"),
@@ -125,15 +138,6 @@ async fn info(State(route): State<Arc<Route>>) -> Json<serde_json::Value> {
         "workflow_id": workflow.id,
         "api_host": crate::config::redact_userinfo(&workflow.api_host),
         "port": workflow.addr.port(),
-        "endpoints": {
-            "chat_completions": format!("POST {} (recorded)", EndpointKind::Chat.path()),
-            "completions": format!("POST {} (recorded)", EndpointKind::Completions.path()),
-            "responses": format!("POST {} (recorded)", EndpointKind::Responses.path()),
-            "messages": format!("POST {} (recorded)", EndpointKind::Messages.path()),
-            "other": "/v1/* (passed through, not recorded)",
-            "feedback": "POST /feedback (labels a record)",
-            "health": "GET /health",
-            "info": "GET /",
-        },
+        "endpoints": endpoints,
     }))
 }

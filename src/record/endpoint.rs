@@ -1,7 +1,8 @@
 //! [`EndpointKind`]: the recorded endpoints and the one place their paths are spelled.
 
-/// The recorded endpoints. Adding one: a variant here (its path), and for a dialect other than
-/// chat completions a [`Dialect`](super::dialect::Dialect) that maps it (`Dialect::of`).
+/// The recorded endpoints. Adding one: a variant here (its path, info key, key header) and a
+/// [`Dialect`](super::dialect::Dialect) that maps it (`Dialect::of`); the proxy, the service
+/// info, the UI's endpoint filter and the key checks all read [`EndpointKind::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndpointKind {
     /// `POST /v1/chat/completions`
@@ -39,6 +40,16 @@ impl EndpointKind {
             EndpointKind::Completions => "/v1/completions",
             EndpointKind::Responses => "/v1/responses",
             EndpointKind::Messages => "/v1/messages",
+        }
+    }
+
+    /// The endpoint's key in the service info's `endpoints` object (`GET /`).
+    pub const fn info_key(self) -> &'static str {
+        match self {
+            EndpointKind::Chat => "chat_completions",
+            EndpointKind::Completions => "completions",
+            EndpointKind::Responses => "responses",
+            EndpointKind::Messages => "messages",
         }
     }
 

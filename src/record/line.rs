@@ -9,11 +9,12 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::answer::{Answer, Choice};
+use super::dialect::types::KeptRequest;
 use super::dialect::Dialect;
 use super::endpoint::EndpointKind;
 use super::recordable::{self, Unrecordable};
 use super::request::{minify_json, RequestView};
-use super::request_members::{minified, params_text, prompt_count, raw_value};
+use super::request_members::{minified, params_text, raw_value};
 use crate::trust::redact::{redact_json_all, Counts, Redactor};
 
 /// What a record needs from the request, kept as slices of the original body (no copy).
@@ -25,30 +26,13 @@ pub struct RecordContext {
     pub workflow_id: String,
     /// The request's `model`, `"unknown"` when absent.
     pub model: String,
-    /// Chat: the request's `messages` array (raw text); another dialect: its request's
-    /// conversation mapped to ChatML messages (a JSON array text).
-    messages: Option<Bytes>,
-    /// Completions: the request's `prompt` (raw text).
-    prompt: Option<Bytes>,
-    /// The request's `tools` (raw text; another dialect's mapped to the chat shape), when
-    /// present and not null.
-    tools: Option<Bytes>,
+    /// The request asked for a stream.
+    pub stream: bool,
     /// The request's other top-level members as one JSON object text (`params`), `None`
     /// when there are none.
     params: Option<String>,
-    /// Something of the conversation has no ChatML form or lives where export cannot follow
-    /// it: the record gets `"partial": true` (and no `rebuildable`).
-    partial: bool,
-    /// Responses: the `previous_response_id` this turn continues.
-    previous_response_id: Option<String>,
-    /// The request's `n` (default 1).
-    n: u32,
-    /// The request asked for a stream.
-    pub stream: bool,
-    /// Completions: how many prompts the request has (1 for chat).
-    prompts: u32,
-    /// Why the request's side cannot be recorded (checked once for every choice).
-    refused: Option<Unrecordable>,
+    /// What the dialect keeps of the request: its conversation, `tools`, `n`, ...
+    kept: KeptRequest,
     /// The `CLIENT_KEYS` name the request was made as (`client` in the record).
     client: Option<String>,
     /// `REDACT` of the workflow(s) concerned, applied to the record's messages, `tools` and
@@ -67,59 +51,14 @@ impl RecordContext {
         let model = view.model().unwrap_or_else(|| "unknown".to_owned());
         let params = params_text(view);
         let stream = view.is_stream();
-        if let Some(dialect) = Dialect::of(endpoint) {
-            let mapped = dialect.map_request(view);
-            let messages = mapped.messages_json();
-            let tools = mapped.tools_json();
-            let refused = raw_value(&messages)
-                .and_then(|m| recordable::check_messages(m).err())
-                .or_else(|| {
-                    tools
-                        .as_deref()
-                        .and_then(raw_value)
-                        .and_then(|t| recordable::check_tools(t).err())
-                });
-            return RecordContext {
-                endpoint,
-                workflow_id,
-                model,
-                messages: Some(Bytes::from(messages)),
-                prompt: None,
-                tools: tools.map(Bytes::from),
-                params,
-                partial: mapped.partial,
-                previous_response_id: mapped.previous_response_id,
-                // One record per answer: these APIs have no `n`.
-                n: 1,
-                stream,
-                prompts: 1,
-                refused,
-                client: None,
-                redact: Vec::new(),
-            };
-        }
-        let slice = |raw: &RawValue| body.slice_ref(raw.get().as_bytes());
-        let completions = endpoint == EndpointKind::Completions;
-        let messages = view.get_non_null("messages").filter(|_| !completions);
-        let tools = view.get_non_null("tools");
-        let refused = messages
-            .and_then(|m| recordable::check_messages(m).err())
-            .or_else(|| tools.and_then(|t| recordable::check_tools(t).err()));
-        let prompt = view.get_non_null("prompt").filter(|_| completions);
+        let kept = Dialect::of(endpoint).keep_request(view, body);
         RecordContext {
             endpoint,
             workflow_id,
             model,
-            messages: messages.map(slice),
-            prompt: prompt.map(slice),
-            tools: tools.map(slice),
-            params,
-            partial: false,
-            previous_response_id: None,
-            n: view.n(),
             stream,
-            prompts: prompt.map_or(1, prompt_count),
-            refused,
+            params,
+            kept,
             client: None,
             redact: Vec::new(),
         }
@@ -139,13 +78,13 @@ impl RecordContext {
 
     /// The answer had parts with no ChatML form: the record gets `"partial": true`.
     pub fn mark_partial(&mut self) {
-        self.partial = true;
+        self.kept.partial = true;
     }
 
     /// Choices with an `index` at or above this answer nothing that was asked: `n` × the
     /// number of prompts.
     pub fn max_choices(&self) -> u32 {
-        self.n.saturating_mul(self.prompts)
+        self.kept.n.saturating_mul(self.kept.prompts)
     }
 
     /// The lines to write, one per choice of `answer`: each as [`lines`](Self::lines) builds
@@ -156,7 +95,7 @@ impl RecordContext {
         finished: DateTime<Utc>,
         latency_ms: u64,
     ) -> Vec<Result<String, Unrecordable>> {
-        if let Some(why) = &self.refused {
+        if let Some(why) = &self.kept.refused {
             return answer.choices.iter().map(|_| Err(why.clone())).collect();
         }
         answer
@@ -190,12 +129,17 @@ impl RecordContext {
         let mut shared = Counts::default();
         let mut redact =
             |text: Cow<'_, str>| redact_json_all(&self.redact, text, &mut shared).into_owned();
-        let tools_text = self.tools.as_ref().map(|t| redact(Cow::Owned(minified(t))));
+        let tools_text = self
+            .kept
+            .tools
+            .as_ref()
+            .map(|t| redact(Cow::Owned(minified(t))));
         // Minified and validated once, shared by every choice's line.
         let tools = tools_text.as_deref().and_then(raw_value);
         let params_text = self.params.as_deref().map(|p| redact(Cow::Borrowed(p)));
         let params = params_text.as_deref().and_then(raw_value);
         let history = self
+            .kept
             .messages
             .as_ref()
             .map(|m| redact(Cow::Owned(minified(m))));
@@ -221,9 +165,10 @@ impl RecordContext {
                     stream: self.stream,
                     latency_ms,
                     request_id: answer.id.as_deref(),
-                    previous_response_id: self.previous_response_id.as_deref(),
-                    partial: (self.partial || self.previous_response_id.is_some()).then_some(true),
-                    rebuildable: (!self.partial && self.previous_response_id.is_some())
+                    previous_response_id: self.kept.previous_response_id.as_deref(),
+                    partial: (self.kept.partial || self.kept.previous_response_id.is_some())
+                        .then_some(true),
+                    rebuildable: (!self.kept.partial && self.kept.previous_response_id.is_some())
                         .then_some(true),
                     redacted: (!counts.is_empty()).then_some(&counts),
                 };
@@ -252,51 +197,18 @@ impl RecordContext {
         out: &mut String,
     ) {
         out.push('[');
-        match self.endpoint {
-            EndpointKind::Completions => {
-                out.push_str("{\"role\":\"user\",\"content\":");
-                let prompt = Cow::Owned(self.prompt_for(choice.index));
-                out.push_str(&redact_json_all(&self.redact, prompt, counts));
-                out.push_str("},");
-            }
-            // Chat, and the other dialects' mapped conversation.
-            _ => {
-                if let Some(text) = history {
-                    let inner = text
-                        .strip_prefix('[')
-                        .and_then(|t| t.strip_suffix(']'))
-                        .unwrap_or("");
-                    if !inner.is_empty() {
-                        out.push_str(inner);
-                        out.push(',');
-                    }
-                }
-            }
-        }
+        Dialect::of(self.endpoint).write_history(
+            history,
+            self.kept.prompt.as_ref(),
+            self.kept.n,
+            choice.index,
+            &self.redact,
+            counts,
+            out,
+        );
         let message = serde_json::to_string(&choice.message).expect("assistant message serialises");
         out.push_str(&redact_json_all(&self.redact, Cow::Owned(message), counts));
         out.push(']');
-    }
-
-    /// The prompt a completions choice answers: the prompt itself, or for an array of
-    /// prompts the element `index / n`.
-    fn prompt_for(&self, index: u32) -> String {
-        let Some(prompt) = &self.prompt else {
-            return "\"\"".to_owned();
-        };
-        let text = minified(prompt);
-        if text.starts_with('[') {
-            if let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(&text) {
-                // An array of strings is several prompts; an array of token ids is one prompt.
-                if items.first().is_some_and(|i| i.get().starts_with('"')) {
-                    let pick = (index / self.n.max(1)) as usize;
-                    return items
-                        .get(pick)
-                        .map_or_else(|| "\"\"".to_owned(), |i| i.get().to_owned());
-                }
-            }
-        }
-        text
     }
 }
 

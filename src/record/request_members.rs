@@ -1,29 +1,10 @@
-//! What a record line keeps of the request body, read from its raw members: the completions
-//! prompt count, `params` (the members a record holds nowhere else), minified slices.
+//! What a record line keeps of the request body, read from its raw members: `params` (the
+//! members a record holds nowhere else), minified slices.
 
 use bytes::Bytes;
 use serde_json::value::RawValue;
 
 use super::request::{minify_json, RequestView};
-
-/// How many prompts a completions `prompt` holds: the length of an array of strings or of
-/// token arrays; 1 otherwise (a string, or one array of token ids).
-pub(super) fn prompt_count(prompt: &RawValue) -> u32 {
-    let text = prompt.get();
-    if !text.starts_with('[') {
-        return 1;
-    }
-    match serde_json::from_str::<Vec<&RawValue>>(text) {
-        Ok(items)
-            if items
-                .first()
-                .is_some_and(|i| i.get().starts_with(['"', '['])) =>
-        {
-            u32::try_from(items.len()).unwrap_or(u32::MAX).max(1)
-        }
-        _ => 1,
-    }
-}
 
 /// The top-level members a record does not hold elsewhere: `params` keeps them.
 const HELD_ELSEWHERE: [&str; 11] = [

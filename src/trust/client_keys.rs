@@ -36,7 +36,8 @@ pub fn is_open_path(path: &str) -> bool {
 
 /// `/v1/messages` and below (Anthropic's API), where `x-api-key` is accepted too.
 pub fn accepts_x_api_key(path: &str) -> bool {
-    path == "/v1/messages" || path.starts_with("/v1/messages/")
+    path.strip_prefix(crate::record::EndpointKind::Messages.path())
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Checks the request's credentials against `keys`. With keys, the client's

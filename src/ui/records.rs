@@ -69,7 +69,7 @@ pub fn render(filter: &Filter, page: &Page, workflows: &[String], csrf: &str) ->
             label { "endpoint"
                 select name="endpoint" {
                     option value="" { "all" }
-                    @for e in ["/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/messages"] {
+                    @for e in crate::record::EndpointKind::ALL.map(crate::record::EndpointKind::path) {
                         option value=(e) selected[e == filter.endpoint] { (e) }
                     }
                 }

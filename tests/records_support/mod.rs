@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use micromodel::record::dialect::Dialect;
+use micromodel::record::capture::parse_for;
 use micromodel::record::line::RecordContext;
 use micromodel::record::request::RequestView;
-use micromodel::record::{parse_answer, EndpointKind};
+use micromodel::record::EndpointKind;
 use micromodel::recorder::{start, FsyncPolicy, RecordLine, RecorderOptions};
 
 /// The record lines the proxy would write for this raw request and (non-streamed) answer of
@@ -25,18 +25,11 @@ pub fn lines(
     let body = Bytes::from(request.to_owned());
     let view = RequestView::parse(&body).expect("request parses");
     let mut context = RecordContext::new(kind, workflow.to_owned(), &view, &body);
-    let answer = match Dialect::of(kind) {
-        None => parse_answer(kind, answer.as_bytes()).expect("answer parses"),
-        Some(dialect) => {
-            let parsed = dialect
-                .parse_answer(answer.as_bytes())
-                .expect("answer parses");
-            if parsed.partial {
-                context.mark_partial();
-            }
-            parsed.answer
-        }
-    };
+    let parsed = parse_for(kind, answer.as_bytes(), u32::MAX).expect("answer parses");
+    if parsed.partial {
+        context.mark_partial();
+    }
+    let answer = parsed.answer;
     let finished = DateTime::parse_from_rfc3339(at)
         .expect("valid timestamp")
         .with_timezone(&Utc);

@@ -1,30 +1,56 @@
-//! Dialects other than chat/completions: how to keep a request's conversation, how to parse a
-//! non-streamed answer and how to assemble a stream, each mapped to the §4 record's ChatML shape.
+//! The recorded dialects, one module each: what to keep of a request, how to parse a
+//! non-streamed answer and how to assemble a stream, each mapped to the §4 record's ChatML
+//! shape.
 //!
+//! - [`chat`]: chat completions, `POST /v1/chat/completions` (and the `choices` format that
+//!   completions answers share).
+//! - [`completions`]: completions, `POST /v1/completions` (the request's `prompt`).
 //! - [`responses`]: the OpenAI Responses API, `POST /v1/responses`.
 //! - [`messages`]: Anthropic Messages, `POST /v1/messages`.
-//! - [`json`]: writing JSON text with keys in a fixed order, values copied as raw text: the
-//!   record's own objects get the record format's key order, and what a client or upstream
-//!   sent is copied byte for byte (minified), never re-serialised.
+//! - [`types`]: what they all return ([`KeptRequest`], [`Parsed`], ...); [`common`]: what
+//!   they share (message normalisation, error messages); [`json`]: writing JSON text with keys
+//!   in a fixed order, values copied as raw text, never re-serialised.
 //!
-//! [`Dialect`] is the one entry point the proxy needs; see docs/dialects.md for the mapping.
+//! [`Dialect`] is the one dispatch: the record line ([`crate::record::line`]) and the capture
+//! the proxy uses ([`crate::record::capture`]) go through it only, so adding a dialect is a
+//! module here, a variant of [`Dialect`] (and of [`DialectStream`] for its stream) and an
+//! [`EndpointKind`]. See docs/dialects.md for the mappings.
 
+pub mod chat;
+pub(crate) mod common;
+pub mod completions;
 pub mod json;
 pub mod messages;
 pub mod responses;
+pub mod types;
 
 #[cfg(test)]
 mod test_support;
 
-use serde_json::value::RawValue;
+use std::sync::Arc;
 
-use super::answer::Answer;
+use bytes::Bytes;
+
+use self::chat::stream::StreamCapture;
+use self::messages::stream::MessagesStream;
+use self::responses::stream::ResponsesStream;
 use super::endpoint::EndpointKind;
 use super::request::RequestView;
+use super::stream::{CaptureLimits, Incomplete};
+use crate::trust::redact::{Counts, Redactor};
 
-/// A recorded endpoint that speaks a dialect other than chat completions.
+pub use self::types::{
+    DialectAnswer, DialectAnswerError, DialectIncomplete, DialectRequest, KeptRequest, ParseError,
+    Parsed,
+};
+
+/// The dialect a recorded endpoint speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// `POST /v1/chat/completions`.
+    Chat,
+    /// `POST /v1/completions`.
+    Completions,
     /// `POST /v1/responses` (OpenAI Responses API).
     Responses,
     /// `POST /v1/messages` (Anthropic Messages).
@@ -35,135 +61,89 @@ impl Dialect {
     /// The recorded endpoint this dialect is spoken at (its path is [`EndpointKind::path`]).
     pub const fn endpoint(self) -> EndpointKind {
         match self {
+            Dialect::Chat => EndpointKind::Chat,
+            Dialect::Completions => EndpointKind::Completions,
             Dialect::Responses => EndpointKind::Responses,
             Dialect::Messages => EndpointKind::Messages,
         }
     }
 
-    /// The dialect of a recorded endpoint; `None` for chat completions and completions,
-    /// which [`parse_answer`](super::parse_answer) and [`StreamCapture`](super::StreamCapture)
-    /// handle.
-    pub const fn of(kind: EndpointKind) -> Option<Dialect> {
+    /// The dialect of a recorded endpoint.
+    pub const fn of(kind: EndpointKind) -> Dialect {
         match kind {
-            EndpointKind::Responses => Some(Dialect::Responses),
-            EndpointKind::Messages => Some(Dialect::Messages),
-            EndpointKind::Chat | EndpointKind::Completions => None,
+            EndpointKind::Chat => Dialect::Chat,
+            EndpointKind::Completions => Dialect::Completions,
+            EndpointKind::Responses => Dialect::Responses,
+            EndpointKind::Messages => Dialect::Messages,
         }
     }
 
-    /// The request's conversation in ChatML form (never fails: what has no ChatML form is
-    /// left out and the result marked partial).
-    pub fn map_request(self, view: &RequestView<'_>) -> DialectRequest {
+    /// What a record keeps of the request (`body` is the bytes `view` was parsed from). Never
+    /// fails: what has no ChatML form is left out and the result marked partial.
+    pub fn keep_request(self, view: &RequestView<'_>, body: &Bytes) -> KeptRequest {
         match self {
-            Dialect::Responses => responses::request::map_request(view),
-            Dialect::Messages => messages::request::map_request(view),
+            Dialect::Chat => chat::keep_request(view, body),
+            Dialect::Completions => completions::keep_request(view, body),
+            Dialect::Responses => responses::request::map_request(view).into_kept(),
+            Dialect::Messages => messages::request::map_request(view).into_kept(),
         }
     }
 
-    /// A non-streamed 2xx answer body → the assistant message.
-    pub fn parse_answer(self, body: &[u8]) -> Result<DialectAnswer, DialectAnswerError> {
+    /// A non-streamed 2xx answer body → the answer (choices at or above `max_choices` left
+    /// out and counted; the dialects without choices have one).
+    pub fn parse_answer(self, body: &[u8], max_choices: u32) -> Result<Parsed, ParseError> {
         match self {
-            Dialect::Responses => responses::answer::parse_answer(body),
-            Dialect::Messages => messages::answer::parse_answer(body),
-        }
-    }
-
-    /// A capture for a streamed answer of this dialect.
-    pub fn stream_capture(self) -> DialectStream {
-        match self {
-            Dialect::Responses => {
-                DialectStream::Responses(responses::stream::ResponsesStream::new())
+            Dialect::Chat | Dialect::Completions => {
+                let (answer, left_out) =
+                    chat::answer::parse_answer_limited(self.endpoint(), body, max_choices)?;
+                Ok(Parsed {
+                    answer,
+                    left_out,
+                    partial: false,
+                })
             }
-            Dialect::Messages => DialectStream::Messages(messages::stream::MessagesStream::new()),
+            Dialect::Responses => Ok(responses::answer::parse_answer(body)?.into()),
+            Dialect::Messages => Ok(messages::answer::parse_answer(body)?.into()),
         }
     }
-}
 
-/// What a record keeps of a dialect's request, already in ChatML form.
-#[derive(Debug, Default)]
-pub struct DialectRequest {
-    /// The conversation as ChatML messages, in order, each one minified JSON object whose keys
-    /// are in the order written by the mapping (docs/dialects.md).
-    pub messages: Vec<Box<RawValue>>,
-    /// The tools in the chat shape, in request order (empty when the request has none).
-    pub tools: Vec<Box<RawValue>>,
-    /// Something of the conversation has no ChatML form or lives where export cannot follow
-    /// it (dropped input items or blocks, `conversation`): the record gets `"partial": true`.
-    /// A `previous_response_id` alone does not set it (the record is partial but
-    /// `rebuildable`, see [`crate::record::line`]).
-    pub partial: bool,
-    /// Responses: the `previous_response_id` this turn continues, for export to follow.
-    pub previous_response_id: Option<String>,
-    /// Responses: the server-side `conversation` id (`conversation` as a string, or its `id`).
-    pub conversation: Option<String>,
-}
-
-impl DialectRequest {
-    /// `messages` as one JSON array text.
-    pub fn messages_json(&self) -> String {
-        json::array_text(&self.messages)
-    }
-
-    /// `tools` as one JSON array text, `None` when there are none.
-    pub fn tools_json(&self) -> Option<String> {
-        (!self.tools.is_empty()).then(|| json::array_text(&self.tools))
-    }
-}
-
-/// A dialect's answer, normalised: one choice (index 0), the upstream's `id` and `usage`.
-#[derive(Debug, PartialEq)]
-pub struct DialectAnswer {
-    /// The answer in the shape chat answers have.
-    pub answer: Answer,
-    /// Part of the answer (built-in tool calls, redacted thinking, ...) has no ChatML form and
-    /// was left out: the record gets `"partial": true`.
-    pub partial: bool,
-}
-
-/// Why a non-streamed 2xx body makes no record.
-#[derive(Debug, thiserror::Error)]
-pub enum DialectAnswerError {
-    /// Not JSON, or a field the record needs has the wrong type.
-    #[error("answer body is not a valid answer of this API: {0}")]
-    Invalid(#[from] serde_json::Error),
-    /// The body is an error object despite the 2xx status.
-    #[error("upstream answered with an error: {0}")]
-    UpstreamError(String),
-    /// A Responses answer whose `status` is not `completed` or `incomplete` (`failed`,
-    /// `cancelled`, `in_progress`, `queued`): nothing finished to record.
-    #[error("response status is {status}, not recorded")]
-    NotRecorded {
-        /// The response's `status`.
-        status: String,
-    },
-}
-
-/// Why a stream makes no record. Carries the upstream's `id` (when one was seen) for logging.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DialectIncomplete {
-    /// The stream ended before its terminal event (`response.completed`/`.incomplete`,
-    /// `message_stop`): client gone or upstream cut.
-    #[error("stream ended without a terminal event (upstream id: {})", id.as_deref().unwrap_or("none"))]
-    NoTerminalEvent {
-        /// The upstream's `id`, when an event carried one.
-        id: Option<String>,
-    },
-    /// The upstream sent an `error` event, or `response.failed`.
-    #[error("upstream sent an error mid-stream (upstream id: {}): {message}", id.as_deref().unwrap_or("none"))]
-    UpstreamError {
-        /// The upstream's `id`, when an event carried one.
-        id: Option<String>,
-        /// The error's `message`, or its JSON text.
-        message: String,
-    },
-}
-
-impl DialectIncomplete {
-    /// The upstream's `id`, when an event carried one.
-    pub fn upstream_id(&self) -> Option<&str> {
+    /// A capture for a streamed answer of this dialect, bounded by `limits`.
+    pub fn stream_capture(self, limits: CaptureLimits) -> DialectStream {
         match self {
-            DialectIncomplete::NoTerminalEvent { id }
-            | DialectIncomplete::UpstreamError { id, .. } => id.as_deref(),
+            Dialect::Chat | Dialect::Completions => {
+                DialectStream::Chat(StreamCapture::with_limits(self.endpoint(), limits))
+            }
+            Dialect::Responses => {
+                DialectStream::Responses(ResponsesStream::new(), Budget::new(limits))
+            }
+            Dialect::Messages => {
+                DialectStream::Messages(MessagesStream::new(), Budget::new(limits))
+            }
+        }
+    }
+
+    /// Writes what comes before the assistant message in a record's `messages` array, each
+    /// element followed by a `,`: the request's ChatML `history` (already minified and
+    /// redacted), or for completions the `user` message of the `prompt` choice `index` answers
+    /// (redacted here with `redact`, counted into `counts`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn write_history(
+        self,
+        history: Option<&str>,
+        prompt: Option<&Bytes>,
+        n: u32,
+        index: u32,
+        redact: &[Arc<Redactor>],
+        counts: &mut Counts,
+        out: &mut String,
+    ) {
+        match self {
+            Dialect::Completions => {
+                completions::write_prompt(prompt, n, index, redact, counts, out)
+            }
+            Dialect::Chat | Dialect::Responses | Dialect::Messages => {
+                common::write_chatml_history(history, out)
+            }
         }
     }
 }
@@ -171,34 +151,124 @@ impl DialectIncomplete {
 /// A streamed answer being captured, whichever the dialect.
 #[derive(Debug)]
 pub enum DialectStream {
-    /// A Responses stream.
-    Responses(responses::stream::ResponsesStream),
-    /// A Messages stream.
-    Messages(messages::stream::MessagesStream),
+    /// Chat completions or completions chunks (the endpoint's kind is inside); bounded by the
+    /// capture's own [`CaptureLimits`].
+    Chat(StreamCapture),
+    /// A Responses stream, bounded by the bytes fed.
+    Responses(ResponsesStream, Budget),
+    /// A Messages stream, bounded by the bytes fed.
+    Messages(MessagesStream, Budget),
 }
 
 impl DialectStream {
     /// Feeds the next bytes of the upstream's stream, split anywhere.
     pub fn feed(&mut self, bytes: &[u8]) {
         match self {
-            DialectStream::Responses(s) => s.feed(bytes),
-            DialectStream::Messages(s) => s.feed(bytes),
+            DialectStream::Chat(s) => s.feed(bytes),
+            DialectStream::Responses(s, budget) => {
+                if !s.is_done() && budget.admit(bytes.len()) {
+                    s.feed(bytes);
+                }
+            }
+            DialectStream::Messages(s, budget) => {
+                if !s.is_done() && budget.admit(bytes.len()) {
+                    s.feed(bytes);
+                }
+            }
         }
     }
 
-    /// Whether the terminal event (or an error) has been seen.
+    /// The capture went past `--max-record-bytes` and holds nothing more.
+    ///
+    /// A typed-event stream is bounded by the bytes of the stream before its terminal event
+    /// (a Responses stream repeats the answer in its terminal event, so this is about twice
+    /// the record's size; decision: simple and safe, see docs/dialects.md).
+    pub fn too_large(&self) -> bool {
+        match self {
+            DialectStream::Chat(s) => s.too_large(),
+            DialectStream::Responses(_, budget) | DialectStream::Messages(_, budget) => {
+                budget.exceeded()
+            }
+        }
+    }
+
+    /// Whether the stream's end (its terminal event, or an error) was seen.
     pub fn is_done(&self) -> bool {
         match self {
-            DialectStream::Responses(s) => s.is_done(),
-            DialectStream::Messages(s) => s.is_done(),
+            DialectStream::Chat(s) => s.is_done(),
+            DialectStream::Responses(s, _) => s.is_done(),
+            DialectStream::Messages(s, _) => s.is_done(),
         }
     }
 
-    /// Ends the capture: the assembled answer when the terminal event was seen.
-    pub fn finish(self) -> Result<DialectAnswer, DialectIncomplete> {
+    /// The upstream's `id`, when a chunk carried one (chat streams only, before the end).
+    pub fn upstream_id(&self) -> Option<&str> {
         match self {
-            DialectStream::Responses(s) => s.finish(),
-            DialectStream::Messages(s) => s.finish(),
+            DialectStream::Chat(s) => s.upstream_id(),
+            DialectStream::Responses(..) | DialectStream::Messages(..) => None,
         }
+    }
+
+    /// Ends the capture: the answer when the stream completed.
+    pub fn finish(self) -> Result<Parsed, Incomplete> {
+        match self {
+            DialectStream::Chat(s) => {
+                let left_out = s.unexpected_choices();
+                let answer = s.finish()?;
+                Ok(Parsed {
+                    answer,
+                    left_out,
+                    partial: false,
+                })
+            }
+            DialectStream::Responses(s, budget) => {
+                budget.check()?;
+                Ok(s.finish()?.into())
+            }
+            DialectStream::Messages(s, budget) => {
+                budget.check()?;
+                Ok(s.finish()?.into())
+            }
+        }
+    }
+}
+
+/// The bytes a typed-event stream was fed, against `--max-record-bytes`: past it the capture
+/// is given up.
+#[derive(Debug)]
+pub struct Budget {
+    /// Bytes fed so far: what the assembler can hold is bounded by it.
+    fed: usize,
+    /// `--max-record-bytes`.
+    max_bytes: usize,
+}
+
+impl Budget {
+    fn new(limits: CaptureLimits) -> Self {
+        Budget {
+            fed: 0,
+            max_bytes: limits.max_bytes,
+        }
+    }
+
+    /// Counts `len` more bytes; whether they are still within the limit.
+    fn admit(&mut self, len: usize) -> bool {
+        self.fed = self.fed.saturating_add(len);
+        self.fed <= self.max_bytes
+    }
+
+    fn exceeded(&self) -> bool {
+        self.fed > self.max_bytes
+    }
+
+    /// `TooLarge` when the limit was passed.
+    fn check(&self) -> Result<(), Incomplete> {
+        if self.exceeded() {
+            return Err(Incomplete::TooLarge {
+                id: None,
+                limit: self.max_bytes,
+            });
+        }
+        Ok(())
     }
 }

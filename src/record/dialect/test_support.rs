@@ -1,6 +1,81 @@
 //! Helpers shared by the dialect tests: fixtures, split feeding, short views of an answer.
 
-use super::{Dialect, DialectAnswer, DialectIncomplete};
+use super::messages::stream::MessagesStream;
+use super::responses::stream::ResponsesStream;
+use super::types::{DialectAnswer, DialectAnswerError, DialectIncomplete, DialectRequest};
+use super::{messages, responses};
+use crate::record::request::RequestView;
+
+/// A typed-event dialect, driven through its own mapping, parser and assembler (not the
+/// [`Dialect`](super::Dialect) dispatch, which wraps them).
+#[derive(Debug, Clone, Copy)]
+pub enum Typed {
+    /// OpenAI Responses.
+    Responses,
+    /// Anthropic Messages.
+    Messages,
+}
+
+impl Typed {
+    /// The request mapped to ChatML.
+    pub fn map_request(self, view: &RequestView<'_>) -> DialectRequest {
+        match self {
+            Typed::Responses => responses::request::map_request(view),
+            Typed::Messages => messages::request::map_request(view),
+        }
+    }
+
+    /// A non-streamed body parsed.
+    pub fn parse_answer(self, body: &[u8]) -> Result<DialectAnswer, DialectAnswerError> {
+        match self {
+            Typed::Responses => responses::answer::parse_answer(body),
+            Typed::Messages => messages::answer::parse_answer(body),
+        }
+    }
+
+    /// A new stream assembler.
+    pub fn stream_capture(self) -> TypedStream {
+        match self {
+            Typed::Responses => TypedStream::Responses(ResponsesStream::new()),
+            Typed::Messages => TypedStream::Messages(MessagesStream::new()),
+        }
+    }
+}
+
+/// A stream assembler of a [`Typed`] dialect.
+#[derive(Debug)]
+pub enum TypedStream {
+    /// Responses.
+    Responses(ResponsesStream),
+    /// Messages.
+    Messages(MessagesStream),
+}
+
+impl TypedStream {
+    /// Feeds the next bytes.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        match self {
+            TypedStream::Responses(s) => s.feed(bytes),
+            TypedStream::Messages(s) => s.feed(bytes),
+        }
+    }
+
+    /// Whether the terminal event (or an error) has been seen.
+    pub fn is_done(&self) -> bool {
+        match self {
+            TypedStream::Responses(s) => s.is_done(),
+            TypedStream::Messages(s) => s.is_done(),
+        }
+    }
+
+    /// Ends the capture.
+    pub fn finish(self) -> Result<DialectAnswer, DialectIncomplete> {
+        match self {
+            TypedStream::Responses(s) => s.finish(),
+            TypedStream::Messages(s) => s.finish(),
+        }
+    }
+}
 
 /// A fixture file of tests/fixtures/dialects.
 pub fn fixture(name: &str) -> String {
@@ -13,7 +88,7 @@ pub fn fixture(name: &str) -> String {
 
 /// Feeds `bytes` to a new capture in pieces cut at `cuts` (sorted, deduplicated here).
 pub fn capture(
-    dialect: Dialect,
+    dialect: Typed,
     bytes: &[u8],
     cuts: &[usize],
 ) -> Result<DialectAnswer, DialectIncomplete> {
@@ -32,7 +107,7 @@ pub fn capture(
 
 /// Each fixture stream `<name>.sse`, cut once at every byte, assembles the same answer as the
 /// whole stream.
-pub fn assert_every_split_point_agrees(dialect: Dialect, fixtures: &[&str]) {
+pub fn assert_every_split_point_agrees(dialect: Typed, fixtures: &[&str]) {
     for name in fixtures {
         let sse = fixture(&format!("{name}.sse"));
         let whole = capture(dialect, sse.as_bytes(), &[]).expect(name);
@@ -47,7 +122,7 @@ pub fn assert_every_split_point_agrees(dialect: Dialect, fixtures: &[&str]) {
 }
 
 /// The non-streamed answer of a fixture.
-pub fn parse(dialect: Dialect, body: &str) -> DialectAnswer {
+pub fn parse(dialect: Typed, body: &str) -> DialectAnswer {
     dialect
         .parse_answer(body.as_bytes())
         .expect("fixture parses")

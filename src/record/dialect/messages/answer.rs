@@ -6,9 +6,9 @@ use serde_json::value::RawValue;
 
 use super::blocks::{parse_block, AssistantBlocks, Block};
 use crate::record::answer::{Answer, Choice};
+use crate::record::dialect::common::error_message;
 use crate::record::dialect::json;
-use crate::record::dialect::{DialectAnswer, DialectAnswerError};
-use crate::record::parse_answer::error_message;
+use crate::record::dialect::types::{DialectAnswer, DialectAnswerError};
 
 #[derive(Deserialize)]
 struct MessageBody<'a> {

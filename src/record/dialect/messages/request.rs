@@ -5,7 +5,7 @@ use serde_json::value::RawValue;
 
 use super::blocks::{parse_block, user_parts, AssistantBlocks, Block};
 use crate::record::dialect::json;
-use crate::record::dialect::DialectRequest;
+use crate::record::dialect::types::DialectRequest;
 use crate::record::request::RequestView;
 
 #[derive(Deserialize)]

@@ -15,9 +15,9 @@ use serde_json::value::RawValue;
 
 use super::answer::build_answer;
 use super::blocks::{parse_block, Block};
+use crate::record::dialect::common::error_message;
 use crate::record::dialect::json::{self, Obj};
-use crate::record::dialect::{DialectAnswer, DialectIncomplete};
-use crate::record::parse_answer::error_message;
+use crate::record::dialect::types::{DialectAnswer, DialectIncomplete};
 use crate::record::sse::{SseEvent, SseParser};
 
 /// Captures one streamed Messages answer. See the [module docs](self).

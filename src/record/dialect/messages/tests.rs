@@ -3,15 +3,15 @@
 use proptest::prelude::*;
 
 use crate::record::dialect::test_support::{
-    assert_every_split_point_agrees, capture, finish, fixture, message_json, parse, usage,
+    assert_every_split_point_agrees, capture, finish, fixture, message_json, parse, usage, Typed,
 };
-use crate::record::dialect::{Dialect, DialectAnswerError, DialectIncomplete};
+use crate::record::dialect::types::{DialectAnswerError, DialectIncomplete};
 use crate::record::request::RequestView;
 
-const D: Dialect = Dialect::Messages;
+const D: Typed = Typed::Messages;
 const FIXTURES: [&str; 3] = ["messages_text", "messages_tools", "messages_thinking"];
 
-fn request(body: &str) -> crate::record::dialect::DialectRequest {
+fn request(body: &str) -> crate::record::dialect::types::DialectRequest {
     let view = RequestView::parse(body.as_bytes()).expect("valid body");
     D.map_request(&view)
 }

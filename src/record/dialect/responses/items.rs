@@ -6,8 +6,8 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::record::answer::{AssistantMessage, FunctionCall, ReasoningKey, ToolCall};
+use crate::record::dialect::common::normalise_message;
 use crate::record::dialect::json::{self, Part};
-use crate::record::parse_answer::normalise_message;
 
 /// Reasoning texts of separate items or summary parts are joined with this.
 pub const REASONING_SEPARATOR: &str = "\n\n";

@@ -5,7 +5,7 @@ use serde_json::value::RawValue;
 
 use super::items::{parse_item, AssistantTurn, Item};
 use crate::record::dialect::json;
-use crate::record::dialect::DialectRequest;
+use crate::record::dialect::types::DialectRequest;
 use crate::record::request::RequestView;
 
 /// Maps `instructions`, `input`, `tools`, `previous_response_id` and `conversation`.

@@ -12,9 +12,9 @@ use serde_json::value::RawValue;
 
 use super::answer::{build_answer, ResponseBody};
 use super::items::{parse_item, Item, RawPart, REASONING_SEPARATOR};
+use crate::record::dialect::common::error_message;
 use crate::record::dialect::json::Part;
-use crate::record::dialect::{DialectAnswer, DialectAnswerError, DialectIncomplete};
-use crate::record::parse_answer::error_message;
+use crate::record::dialect::types::{DialectAnswer, DialectAnswerError, DialectIncomplete};
 use crate::record::sse::{SseEvent, SseParser};
 
 /// Captures one streamed Responses answer. See the [module docs](self).

@@ -4,15 +4,20 @@ use proptest::prelude::*;
 
 use crate::record::dialect::test_support::{
     assert_every_split_point_agrees, capture, finish, fixture, message_json, parse, replace_value,
-    usage, without_events,
+    usage, without_events, Typed,
 };
-use crate::record::dialect::{Dialect, DialectAnswerError, DialectIncomplete};
+use crate::record::dialect::types::{DialectAnswerError, DialectIncomplete};
 use crate::record::request::RequestView;
 
-const D: Dialect = Dialect::Responses;
-const FIXTURES: [&str; 3] = ["responses_text", "responses_tools", "responses_refusal"];
+const D: Typed = Typed::Responses;
+const FIXTURES: [&str; 4] = [
+    "responses_text",
+    "responses_tools",
+    "responses_refusal",
+    "responses_reasoning",
+];
 
-fn request(body: &str) -> crate::record::dialect::DialectRequest {
+fn request(body: &str) -> crate::record::dialect::types::DialectRequest {
     let view = RequestView::parse(body.as_bytes()).expect("valid body");
     D.map_request(&view)
 }
@@ -211,6 +216,21 @@ fn stream_record_equals_non_stream_record() {
 }
 
 #[test]
+fn reasoning_text_deltas_give_the_reasoning_content() {
+    // `reasoning_text` content parts (not a summary): `response.reasoning_text.delta` events.
+    let expected = r#"{"role":"assistant","content":"17 × 23 = 391.","reasoning_content":"The user asks for 17 times 23. 17*20=340, 17*3=51, so 391."}"#;
+    let body = parse(D, &fixture("responses_reasoning.json"));
+    assert_eq!(message_json(&body), expected);
+    let sse = fixture("responses_reasoning.sse");
+    let no_output = replace_value(&sse, "response.completed", "output", "[]");
+    let deltas = without_events(&no_output, "response.output_item.done");
+    assert!(deltas.contains("response.reasoning_text.delta"));
+    let streamed = capture(D, deltas.as_bytes(), &[]).expect("deltas assemble");
+    assert_eq!(message_json(&streamed), expected);
+    assert_eq!(streamed, body);
+}
+
+#[test]
 fn a_request_replaying_an_answer_gives_the_recorded_message() {
     for name in FIXTURES {
         let body = fixture(&format!("{name}.json"));
@@ -274,7 +294,7 @@ fn every_single_split_point_gives_the_same_answer() {
 
 proptest! {
     #[test]
-    fn random_splits_give_the_same_answer(which in 0usize..3, cuts in proptest::collection::vec(0usize..20_000, 0..40)) {
+    fn random_splits_give_the_same_answer(which in 0usize..FIXTURES.len(), cuts in proptest::collection::vec(0usize..20_000, 0..40)) {
         let sse = fixture(&format!("{}.sse", FIXTURES[which]));
         let whole = capture(D, sse.as_bytes(), &[]);
         prop_assert_eq!(capture(D, sse.as_bytes(), &cuts), whole);

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::parse_answer::{error_message, LenientString};
+use crate::record::dialect::common::{error_message, LenientString};
 
 /// The message of an `event: error` event's data.
 pub(super) fn error_text(data: &str) -> String {

@@ -13,8 +13,13 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::answer::{Answer, AssistantMessage, Choice, FunctionCall, ReasoningKey, ToolCall};
-use super::endpoint::EndpointKind;
+use crate::record::answer::{
+    Answer, AssistantMessage, Choice, FunctionCall, ReasoningKey, ToolCall,
+};
+use crate::record::dialect::common::{
+    error_message, normalise_message, position_index, LenientString,
+};
+use crate::record::endpoint::EndpointKind;
 
 /// Why a 2xx body could not be turned into an [`Answer`].
 #[derive(Debug, thiserror::Error)]
@@ -82,44 +87,6 @@ pub fn parse_answer_limited(
     Ok((answer, left_out))
 }
 
-/// The normalisation shared by streamed and non-streamed answers: an empty `content` next to
-/// tool calls becomes `null` (the answer is only tool calls); an empty `refusal` or reasoning
-/// text is dropped.
-pub(crate) fn normalise_message(message: &mut AssistantMessage) {
-    if !message.tool_calls.is_empty()
-        && matches!(&message.content, Some(Value::String(s)) if s.is_empty())
-    {
-        message.content = None;
-    }
-    if message.refusal.as_deref() == Some("") {
-        message.refusal = None;
-    }
-    if matches!(&message.reasoning, Some((_, text)) if text.is_empty()) {
-        message.reasoning = None;
-    }
-}
-
-/// A choice position as a `u32` index (saturating; no answer has 4 billion choices).
-pub(crate) fn position_index(position: usize) -> u32 {
-    u32::try_from(position).unwrap_or(u32::MAX)
-}
-
-/// A readable message out of an `error` value: its `message` when it is an object that has one,
-/// else its JSON text.
-pub(crate) fn error_message(error: &RawValue) -> String {
-    #[derive(Deserialize)]
-    struct WithMessage {
-        message: String,
-    }
-    match serde_json::from_str::<WithMessage>(error.get()) {
-        Ok(m) => m.message,
-        Err(_) => match serde_json::from_str::<String>(error.get()) {
-            Ok(s) => s,
-            Err(_) => error.get().to_owned(),
-        },
-    }
-}
-
 /// The top level of a body: only what a record needs.
 #[derive(Deserialize)]
 struct RawBody<'a> {
@@ -146,19 +113,6 @@ struct RawChoice {
     text: Option<String>,
     #[serde(default)]
     finish_reason: Option<String>,
-}
-
-/// A string, or any other JSON value as its JSON text (an `id` that is a number, say).
-pub(crate) struct LenientString(pub(crate) String);
-
-impl<'de> Deserialize<'de> for LenientString {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        Ok(LenientString(match value {
-            Value::String(s) => s,
-            other => other.to_string(),
-        }))
-    }
 }
 
 /// A chat `message`, deserialised into an [`AssistantMessage`] with a map visitor that keeps

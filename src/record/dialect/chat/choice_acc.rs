@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::answer::{AssistantMessage, Choice, FunctionCall, ReasoningKey, ToolCall};
 use super::chunk::{Delta, ToolCallDelta};
-use super::endpoint::EndpointKind;
-use super::parse_answer::normalise_message;
+use crate::record::answer::{AssistantMessage, Choice, FunctionCall, ReasoningKey, ToolCall};
+use crate::record::dialect::common::normalise_message;
+use crate::record::endpoint::EndpointKind;
 
 /// What an assembled choice or tool call costs in the byte budget besides its text (its
 /// bookkeeping), so that many empty ones cannot grow without bound either.
