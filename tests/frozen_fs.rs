@@ -122,7 +122,11 @@ async fn a_frozen_filesystem_does_not_hold_the_stop_and_the_loss_is_reported() {
 
     let frozen = Frozen::freeze(&mount);
     for i in 1..=WHILE_FROZEN {
-        assert_eq!(send(port, i).await, 200, "answers keep flowing while frozen");
+        assert_eq!(
+            send(port, i).await,
+            200,
+            "answers keep flowing while frozen"
+        );
     }
     let began = Instant::now();
     proxy.signal(libc::SIGTERM);
@@ -151,7 +155,12 @@ async fn a_frozen_filesystem_does_not_hold_the_stop_and_the_loss_is_reported() {
     );
     drop(frozen);
     let status = proxy.wait_exit(Duration::from_secs(10));
-    assert_eq!(status.code(), Some(3), "records lost: exit 3\n{}", proxy.logs());
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "records lost: exit 3\n{}",
+        proxy.logs()
+    );
     // After the thaw the one record written before the freeze is intact.
     assert_eq!(proxy.records("w").len(), 1, "{}", proxy.logs());
 }

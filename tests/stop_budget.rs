@@ -155,8 +155,8 @@ async fn a_stalled_stream_and_an_unwritable_record_stop_within_the_budget() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_admin_listener_a_stalled_stream_and_an_unwritable_record_stop_within_the_budget(
-) {
+async fn with_the_admin_listener_a_stalled_stream_and_an_unwritable_record_stop_within_the_budget()
+{
     let upstream = FakeUpstream::start(stalling_upstream);
     let admin = free_port();
     let admin_addr = format!("127.0.0.1:{admin}");
