@@ -78,10 +78,6 @@ impl StartError {
     }
 }
 
-/// How long the runtime's shutdown waits for its blocking threads before the process exits
-/// without them.
-const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(500);
-
 /// Sets up logging and the multi-thread runtime (`--worker-threads`) that `serve` and
 /// `demo` run on, runs `service` to its end and shuts the runtime down. `None` (after saying
 /// why on stderr) when the runtime could not be built.
@@ -107,7 +103,7 @@ pub fn run_service<F: Future>(
     let output = runtime.block_on(service);
     // A write thread stuck in the kernel (frozen filesystem, FIFO without a reader) must not
     // hold the exit: the stop already counted what it holds as lost.
-    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    runtime.shutdown_timeout(crate::stop::RUNTIME_SHUTDOWN);
     Some(output)
 }
 
@@ -287,9 +283,6 @@ impl Stopped {
     }
 }
 
-/// How long the admin listener waits for a scrape in progress at the very end of a stop.
-const ADMIN_DRAIN: Duration = Duration::from_secs(1);
-
 /// What the admin listener shows beyond metrics: the token it asks for and the data page's
 /// sources.
 struct AdminView {
@@ -329,7 +322,7 @@ async fn start_admin(
         listener,
         admin::router(state),
         signals.clone(),
-        ADMIN_DRAIN,
+        crate::stop::ADMIN_DRAIN,
         server::Limits::new(timeouts, server::limits::ADMIN_MAX_CONNECTIONS),
     ));
     Ok((signals, task))

@@ -21,6 +21,7 @@
 //! - [`supervisor`]: the config in force and its listeners keyed by bind address; live
 //!   reload (file watcher, SIGHUP) applied all or nothing; the stop.
 //! - [`app`]: `serve` and `check`: wires config, recorder and listeners and waits for signals.
+//! - [`stop`]: what a stop may take past `--drain-seconds` (the grace deploy/ must give).
 //! - [`signals`]: Unix signals turned into [`app::Control`] messages.
 //! - [`dataset`]: the data tools `export`, `stats` and `validate` over recorded folders.
 //! - [`logging`]: `tracing` subscriber set-up.
@@ -55,6 +56,7 @@ pub(crate) mod sdnotify;
 pub(crate) mod server;
 pub mod signals;
 pub mod sink;
+pub mod stop;
 pub(crate) mod supervisor;
 pub(crate) mod telemetry;
 pub mod trust;

@@ -237,6 +237,12 @@ fn check_fails_on_an_api_host_that_cannot_form_a_uri() {
         "http://127.0.0.1:1/<x>",
         "http://127.0.0.1:1/a>",
         "http://127.0.0.1:1/a%zz",
+        // The same characters in the host part.
+        "http://ho`st:1",
+        "http://<host>:1",
+        "http://host>:1/v1",
+        "http://a<b.example.com",
+        "https://api.exa`mple.com/v1",
     ] {
         let path = write_config(
             dir.path(),

@@ -1,6 +1,8 @@
 //! The real binary under load while today's data file is deleted, replaced, or its day folder
 //! removed: every answered request's record ends up in the file at its path (none goes into
 //! an unlinked file the recorder still holds open), and the recorder says it reopened the file.
+//! A day folder replaced by a file holds the records (write failures, retried) until the path
+//! can take them; `micromodel_records_written_total` never counts a line that is not on disk.
 
 mod common;
 
@@ -217,4 +219,105 @@ async fn replacing_the_data_file_under_load_loses_nothing() {
     assert_eq!(others, 1);
     assert!(done.backup.exists() && !done.answered.is_empty());
     drop(done.proxy);
+}
+
+/// The sum of `micromodel_records_written_total` over its labels, from the admin listener.
+async fn written_total(admin: u16) -> u64 {
+    let text = client()
+        .get(format!("{}/metrics", Proxy::url(admin)))
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .filter(|l| l.starts_with("micromodel_records_written_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// Today's day folder replaced by a *file* under load: the path cannot hold a data file, so
+/// nothing is counted as written (the metric equals the lines reachable on disk) and the
+/// records wait, retried; once the file is gone they are written at the path, and the stop
+/// loses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_folder_replaced_by_a_file_under_load_holds_the_records_until_it_can_write() {
+    let upstream = FakeUpstream::start(openai_like);
+    let (port, admin) = (free_port(), free_port());
+    let admin_addr = format!("127.0.0.1:{admin}");
+    let mut proxy = Proxy::start(
+        &json!({"w": {"OPENAI_API_HOST": upstream.url, "PORT": port}}),
+        &["--admin-addr", &admin_addr],
+    );
+    let day = proxy
+        .data_dir
+        .join("w")
+        .join(chrono::Utc::now().format("%d-%m-%Y").to_string());
+    let path = day.join("data.jsonl");
+    let backup = proxy.dir.path().join("old-data.jsonl");
+    let (p, b) = (path.clone(), backup.clone());
+    let answered = load_while(port, move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !p.exists() {
+            assert!(Instant::now() < deadline, "no data file yet");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::fs::hard_link(&p, &b).expect("keep the old file for the check");
+        let day = p.parent().expect("day folder");
+        std::fs::remove_dir_all(day).expect("rm day folder");
+        std::fs::write(day, "a file where the day folder was").expect("block the day path");
+    })
+    .await;
+    assert!(answered.len() > TOUCH_AFTER, "requests keep succeeding");
+    proxy.wait_log("recorder write failed", 1);
+    assert!(
+        proxy
+            .logs()
+            .contains("data file is no longer the file at its path"),
+        "{}",
+        proxy.logs()
+    );
+    // Blocked: every line counted as written is in the old file (the hard link), none is
+    // counted for the path, and the answers after the block are not on disk anywhere.
+    let (before, _) = request_numbers(&backup);
+    assert!(day.is_file() && !path.exists());
+    // (At most: a batch written into the old file in the instant of the removal is not
+    // counted — it goes again to the path — yet it is in the hard link too.)
+    let counted = written_total(admin).await;
+    assert!(
+        counted <= before.len() as u64 && counted > 0,
+        "counted {counted}, reachable {}\n{}",
+        before.len(),
+        proxy.logs()
+    );
+    assert!(before.len() < answered.len(), "records are waiting");
+
+    // Unblocked: the waiting records are written at the path.
+    std::fs::remove_file(&day).expect("unblock");
+    let all: HashSet<usize> = answered.iter().map(|a| a.0).collect();
+    let reachable = || {
+        let mut seen: HashSet<usize> = request_numbers(&backup).0.into_iter().collect();
+        seen.extend(request_numbers(&path).0);
+        seen
+    };
+    common::eventually(Duration::from_secs(15), "every record at the path", || {
+        let seen = reachable();
+        common::check(all.is_subset(&seen), || {
+            format!("{} of {}", seen.len(), all.len())
+        })
+    });
+    let (at_path, _) = request_numbers(&path);
+    assert_eq!(
+        at_path.len(),
+        at_path.iter().collect::<HashSet<_>>().len(),
+        "no record twice in the file"
+    );
+    assert_eq!(
+        written_total(admin).await,
+        reachable().len() as u64,
+        "written_total == the distinct lines in the data files (at the path + the old file)"
+    );
+    let status = proxy.stop();
+    assert_eq!(status.code(), Some(0), "nothing lost:\n{}", proxy.logs());
 }
