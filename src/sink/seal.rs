@@ -168,6 +168,23 @@ mod tests {
     }
 
     #[test]
+    fn sealed_files_and_folders_get_the_data_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = ready(dir.path(), "x\n");
+        let mode = DataMode::new(0o600, 0o700).expect("mode");
+        let (sealed, _) =
+            seal(&r, &dir.path().join("sealed"), Compression::Gzip, mode).expect("seal");
+        let bits = |p: &Path| fs::metadata(p).expect("stat").permissions().mode() & 0o7777;
+        assert_eq!(bits(&sealed.path), 0o600);
+        let mut folder = sealed.path.parent();
+        while let Some(f) = folder.filter(|f| *f != dir.path()) {
+            assert_eq!(bits(f), 0o700, "{}", f.display());
+            folder = f.parent();
+        }
+    }
+
+    #[test]
     fn a_missing_open_file_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let r = ready(dir.path(), "x\n");

@@ -331,6 +331,52 @@ mod tests {
     }
 
     #[test]
+    fn labels_get_segments_of_their_own_created_with_the_data_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mode = DataMode::new(0o600, 0o700).expect("mode");
+        let mut segs = OpenSegments::new(
+            dir.path().join("open"),
+            "pod-1".into(),
+            1 << 20,
+            Duration::from_secs(300),
+            SeqFile::load(dir.path().join("next-seq"), 0, mode),
+            mode,
+        );
+        let date = at(0, 0, 0).date_naive();
+        segs.append(SegmentKind::Records, "wf", date, at(1, 0, 0), b"r\n")
+            .expect("record");
+        let l = segs
+            .append(SegmentKind::Labels, "wf", date, at(2, 0, 0), b"l\n")
+            .expect("label");
+        assert!(l.new_segment, "labels never share a records segment");
+        let mut all = segs.take_all();
+        all.sort_by_key(|r| r.key.seq);
+        let rel: Vec<_> = all
+            .iter()
+            .map(|r| r.path.strip_prefix(dir.path()).expect("below").to_owned())
+            .collect();
+        assert_eq!(
+            rel,
+            [
+                Path::new("open/workflow=wf/date=2025-08-04/pod-1-20250804T010000Z-000000.jsonl"),
+                Path::new(
+                    "open/_labels/workflow=wf/date=2025-08-04/pod-1-20250804T020000Z-000001.jsonl"
+                ),
+            ]
+        );
+        assert_eq!(std::fs::read_to_string(&all[1].path).expect("read"), "l\n");
+        // 0600/0700: bits no usual umask takes away.
+        let bits = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o7777;
+        for file in [&all[0].path, &all[1].path, &dir.path().join("next-seq")] {
+            assert_eq!(bits(file), 0o600, "{}", file.display());
+        }
+        for sub in ["open", "open/_labels", "open/_labels/workflow=wf"] {
+            assert_eq!(bits(&dir.path().join(sub)), 0o700, "{sub}");
+        }
+    }
+
+    #[test]
     fn a_failed_open_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("open"), "a file where the folder goes").expect("w");

@@ -348,6 +348,13 @@ async fn the_recorder_feeds_the_spool_after_each_local_write() {
         Some(sink.spool()),
     )
     .expect("recorder");
+    let label = r#"{"request_id":"r1","choice":0,"label":"good"}"#;
+    assert!(recorder.submit_label(crate::recorder::RecordLine {
+        workflow_id: "wf".into(),
+        // A label of a record of the next day (a label goes to its record's day).
+        timestamp: at(0) + chrono::Duration::days(1),
+        json: label.into(),
+    }));
     let mut expected = String::new();
     for n in 0..500 {
         let json = format!("{{\"n\":{n}}}");
@@ -369,6 +376,24 @@ async fn the_recorder_feeds_the_spool_after_each_local_write() {
         std::fs::read_to_string(layout::record_path(dir.path(), "wf", at(1))).expect("local file");
     assert_eq!(local, expected);
     let got = objects(store.as_ref()).await;
-    assert_eq!(got.len(), 1);
-    assert_eq!(got[0].1, expected);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0]
+        .0
+        .starts_with("pre/fix/_labels/workflow=wf/date=2025-08-05/test-1-"));
+    assert_eq!(
+        got[0].1,
+        format!("{label}\n"),
+        "the labels.jsonl line, unchanged"
+    );
+    assert!(got[1]
+        .0
+        .starts_with("pre/fix/workflow=wf/date=2025-08-04/test-1-"));
+    assert_eq!(got[1].1, expected);
+    // A label marks no day as shipped (only records do): one marker, the records' day.
+    let days = layout::spool_dir(dir.path()).join(layout::SPOOL_DAYS);
+    assert!(
+        layout::spool_day_marker(&layout::spool_dir(dir.path()), "wf", at(0).date_naive())
+            .is_file()
+    );
+    assert_eq!(walk(&days).len(), 1);
 }
