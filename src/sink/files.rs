@@ -4,7 +4,9 @@ use std::fs::File;
 use std::io;
 use std::path::Path;
 
-use crate::recorder::DataMode;
+// Re-exported for `mod.rs`, which must not name `crate::recorder` (whose `mod.rs` names
+// `crate::sink`: an import circle).
+pub(crate) use crate::recorder::DataMode;
 
 /// Creates a spool folder and its missing parents with the folder mode.
 pub(crate) fn create_dirs(mode: DataMode, path: &Path) -> io::Result<()> {

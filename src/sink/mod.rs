@@ -50,7 +50,7 @@ pub use error::SinkError;
 pub use spool::Spool;
 
 use crate::layout;
-use crate::recorder::DataMode;
+use files::DataMode;
 
 /// Longest `--instance-id`.
 const MAX_INSTANCE_LEN: usize = 128;

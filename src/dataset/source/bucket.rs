@@ -24,7 +24,7 @@ use object_store::{ClientConfigKey, ObjectStore, RetryConfig};
 
 use super::super::error::DatasetError;
 use super::stream;
-use super::BucketUrl;
+use super::url::BucketUrl;
 use crate::layout::{self, Compression};
 
 /// How long to wait for a connection to the store.
