@@ -140,9 +140,20 @@ cat >"$OUT/etc/config.json" <<EOF
 { "bench": { "OPENAI_API_HOST": "http://127.0.0.1:$UP_PORT", "API_KEY": "", "PORT": $PROXY_PORT$REDACT_FIELD$KEYS_FIELD } }
 EOF
 
-start_proxy() { # data folder
-    target/release/micromodel serve --config "$OUT/etc/config.json" --data-dir "$1" --fsync interval \
-        >>"$OUT/micromodel.log" 2>&1 &
+# BENCH_SINK=URL also turns the object-storage sink on for the MicroModel of phases 1-3 (the
+# proxy under load; phase 6 below runs the recorder alone with it too), so phase 1's CPU per
+# request can be compared with and without it. BENCH_SINK_ARGS: more sink flags for it (e.g.
+# "--sink-segment-bytes 8388608"), word-split.
+SINK_ARGS=()
+if [[ -n "${BENCH_SINK:-}" ]]; then
+    # shellcheck disable=SC2206
+    SINK_ARGS=(--sink "$BENCH_SINK" --instance-id bench ${BENCH_SINK_ARGS:-})
+fi
+start_proxy() { # data folder [more flags]
+    local data=$1
+    shift
+    target/release/micromodel serve --config "$OUT/etc/config.json" --data-dir "$data" --fsync interval \
+        "$@" >>"$OUT/micromodel.log" 2>&1 &
     PROXY_PID=$!
     wait_port "$PROXY_PORT" "$PROXY_PID"
 }
@@ -205,7 +216,10 @@ oha_json() { # output file, oha args...
 # ---------------------------------------------------------------------------------------------
 # Phases 1-3: one MicroModel, recording on
 
-start_proxy "$OUT/data"
+if [[ -n "${BENCH_SINK:-}" ]]; then
+    say "phases 1-3 with the sink on: --sink $BENCH_SINK ${BENCH_SINK_ARGS:-}"
+fi
+start_proxy "$OUT/data" "${SINK_ARGS[@]}"
 say "warm-up (1 s each side)"
 oha_json /dev/null -z 1s -c 32 "$DIRECT_URL"
 oha_json /dev/null -z 1s -c 32 "$PROXY_URL"

@@ -129,7 +129,7 @@ pub async fn serve(
     // Watch first, then read: a save between the two still triggers a reload.
     let watcher = watcher::spawn(args.config.clone(), control_tx);
     let initial = Arc::new(config::load(&args.config, options)?);
-    let sink = crate::sink::start(&args.sink, &args.data_dir)?;
+    let sink = crate::sink::start(&args.sink, &args.data_dir, args.data_mode)?;
     let (recorder, recorder_task) = recorder::start_with_sink(
         RecorderOptions {
             data_dir: args.data_dir.clone(),

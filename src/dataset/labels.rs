@@ -28,14 +28,20 @@ pub struct DayLabels {
 
 impl DayLabels {
     /// Reads the labels of the workflows of `day` (one day's data files) from every folder of
-    /// `data_dirs`. A missing labels file is no label; an unreadable one is an error.
+    /// `data_dirs` (of a bucket: its label segments, see `bucket_labels`). A missing labels
+    /// file is no label; an unreadable one is an error.
     pub fn read(data_dirs: &[PathBuf], day: &[DataFile]) -> Result<DayLabels, DatasetError> {
         let mut labels = DayLabels::default();
         let Some(date) = day.first().map(|f| f.date) else {
             return Ok(labels);
         };
         let workflows: BTreeSet<&str> = day.iter().map(|f| f.workflow.as_str()).collect();
-        for dir in data_dirs {
+        for (index, dir) in data_dirs.iter().enumerate() {
+            // A bucket: its `_labels/` segments of that day.
+            let bucket = |r: Box<dyn BufRead + Send>| labels.add(r);
+            if super::bucket_labels::read_day(index, dir, day, &workflows, date, bucket)? {
+                continue;
+            }
             for workflow in &workflows {
                 let path = layout::labels_file_in(&layout::day_dir(dir, workflow, date));
                 let file = match File::open(&path) {

@@ -21,6 +21,7 @@
 //! - `hf`: the `hf` format, fixed columns that Hugging Face `datasets` loads from any mix
 //!   of files.
 //! - [`labels`]: the `labels.jsonl` of a day joined to its records; `--label`, `--exclude-label`, `--tag`.
+//!   `bucket_labels`: a bucket's label segments of a day (`_labels/`), for the same join.
 //! - [`reasoning`]: `--reasoning keep|drop` and the normalisation to `reasoning_content`.
 //! - [`merge`]: one day's files of every workflow and replica merged by timestamp.
 //! - [`output`]: the output file(s): written beside the target and renamed when complete.
@@ -29,6 +30,7 @@
 //! - [`export`], [`stats`], [`validate`]: the subcommands.
 
 pub mod args;
+mod bucket_labels;
 mod chain;
 mod error;
 pub mod export;

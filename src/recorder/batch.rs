@@ -51,10 +51,15 @@ pub(crate) fn write_batch(
                     };
                     metrics::counter!(name, "workflow" => first.line.workflow_id.clone())
                         .increment(lines.len() as u64);
-                    // Only records are shipped; labels stay beside their day's data file.
-                    if let (Some(sink), LineFile::Data) = (sink, first.file) {
+                    // Records and labels are shipped, each kind in segments of its own.
+                    if let Some(sink) = sink {
                         let date = first.line.timestamp.date_naive();
+                        let kind = match first.file {
+                            LineFile::Data => crate::sink::SegmentKind::Records,
+                            LineFile::Labels => crate::sink::SegmentKind::Labels,
+                        };
                         sink.append(
+                            kind,
                             &first.line.workflow_id,
                             date,
                             first.line.timestamp,

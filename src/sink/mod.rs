@@ -2,6 +2,8 @@
 //! local day files, into segment files in the spool (`<data_dir>/@spool/`), which are sealed
 //! (compressed, named after their final object key) and uploaded as immutable objects
 //! `<prefix>/workflow=<id>/date=<YYYY-MM-DD>/<instance>-<first-record-time>-<seq>.jsonl.gz`.
+//! Label lines (`labels.jsonl`) take the same way into segments of their own, uploaded below
+//! `<prefix>/_labels/` (the same key otherwise, see [`crate::layout::SegmentKind`]).
 //!
 //! - The recorder's writer appends each batch's lines to their open segment right after the
 //!   local write ([`Spool::append`], blocking IO on the writer's thread): the request path never
@@ -12,6 +14,8 @@
 //!   upload repeated after a crash overwrites the same object.
 //! - `spool` accounts the bytes on disk against `--sink-spool-bytes` and finds what a previous
 //!   run left; `retention` implements `--local-retention-days`; `target` parses the URL.
+//! - Leaves shared by those: `staged` (the [`staged::Ready`] and [`staged::Sealed`] states of
+//!   a segment), `files` (creating spool files and folders with `--data-mode`), `error`.
 //!
 //! `object_store` (Apache Arrow) is the client: S3 request signing, credentials from the
 //! standard AWS environment (static keys, web identity / IRSA, ECS and instance metadata),
@@ -19,11 +23,14 @@
 //! ecosystems.
 
 mod args;
+mod error;
+mod files;
 mod retention;
 mod seal;
 mod sealer;
 mod segment;
 mod spool;
+mod staged;
 mod target;
 mod upload;
 
@@ -37,39 +44,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 pub use crate::layout::Compression;
+pub use crate::layout::SegmentKind;
 pub use args::SinkArgs;
+pub use error::SinkError;
 pub use spool::Spool;
 
 use crate::layout;
-
-/// Why the sink could not start (a start error of `serve`).
-#[derive(Debug, thiserror::Error)]
-pub enum SinkError {
-    /// `--sink` is not a usable URL.
-    #[error("--sink {url}: {reason}")]
-    BadUrl {
-        /// The URL as given.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// `--instance-id` (or the hostname it defaults to) cannot be part of an object key.
-    #[error("--instance-id {id:?}: {reason}")]
-    BadInstanceId {
-        /// The id.
-        id: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The spool folder could not be prepared.
-    #[error("could not prepare the sink's spool {path}: {source}")]
-    Spool {
-        /// The folder.
-        path: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
-}
+use files::DataMode;
 
 /// Longest `--instance-id`.
 const MAX_INSTANCE_LEN: usize = 128;
@@ -132,13 +113,18 @@ pub struct SinkStopReport {
 
 /// Starts the sink when `--sink` is given: parses the URL and the instance id (start errors),
 /// prepares the spool, finds what a previous run left (cutting torn lines) and spawns the
-/// sealer and the uploader. Call inside a tokio runtime, before the recorder starts.
-pub fn start(args: &SinkArgs, data_dir: &Path) -> Result<Option<SinkHandle>, SinkError> {
+/// sealer and the uploader. The spool's files and folders get `mode` (`--data-mode`). Call
+/// inside a tokio runtime, before the recorder starts.
+pub fn start(
+    args: &SinkArgs,
+    data_dir: &Path,
+    mode: DataMode,
+) -> Result<Option<SinkHandle>, SinkError> {
     let Some(url) = args.sink.as_deref() else {
         return Ok(None);
     };
     let target = target::parse(url)?;
-    start_with_target(target, args, data_dir).map(Some)
+    start_with_target(target, args, data_dir, mode).map(Some)
 }
 
 /// [`start`] with the store already built.
@@ -146,6 +132,7 @@ fn start_with_target(
     target: target::Target,
     args: &SinkArgs,
     data_dir: &Path,
+    mode: DataMode,
 ) -> Result<SinkHandle, SinkError> {
     let url = target.display.clone();
     let instance = instance_id(args.instance_id.as_deref())?;
@@ -155,21 +142,23 @@ fn start_with_target(
         source,
     };
     for stage in [layout::SPOOL_OPEN, layout::SPOOL_SEALED] {
-        spool::create_dirs(&root.join(stage)).map_err(spool_error)?;
+        files::create_dirs(mode, &root.join(stage)).map_err(spool_error)?;
     }
     let found = spool::scan(&root);
-    let seq = segment::SeqFile::load(root.join(layout::SPOOL_SEQ_FILE), found.next_seq);
+    let seq = segment::SeqFile::load(root.join(layout::SPOOL_SEQ_FILE), found.next_seq, mode);
     let segments = segment::OpenSegments::new(
         root.join(layout::SPOOL_OPEN),
         instance.clone(),
         args.sink_segment_bytes,
         Duration::from_secs(args.sink_segment_seconds),
         seq,
+        mode,
     );
     let (ready_tx, ready_rx) = mpsc::unbounded_channel();
     let (sealed_tx, sealed_rx) = mpsc::unbounded_channel();
     let spool = Arc::new(Spool::new(
         root.clone(),
+        mode,
         args.sink_spool_bytes,
         found.bytes,
         segments,

@@ -1,8 +1,8 @@
 //! `--local-retention-days N`: deletes local day folders (`<data_dir>/<workflow>/<DD-MM-YYYY>/`)
 //! older than N days, but only those the sink fully shipped: the day went to the spool (its
-//! marker `@spool/days/<workflow>/<YYYY-MM-DD>` exists), none of its records was refused by the
-//! spool (no `.unspooled` marker), and no segment of it waits in `@spool/open/` or
-//! `@spool/sealed/`. A day recorded before the sink was turned on has no marker: never deleted.
+//! marker `@spool/days/<workflow>/<YYYY-MM-DD>` exists), none of its records or labels was
+//! refused by the spool (no `.unspooled` marker), and no segment of it (records or labels)
+//! waits in `@spool/open/` or `@spool/sealed/`. A day recorded before the sink was turned on has no marker: never deleted.
 //! Blocking file IO: runs on a blocking thread.
 
 use std::fs;
@@ -22,12 +22,16 @@ pub(crate) struct Pass {
     pub kept: u64,
 }
 
-/// True when the spool still holds a segment of that workflow day.
+/// True when the spool still holds a segment (of records or of labels) of that workflow day.
 fn has_pending(spool: &Path, workflow: &str, date: NaiveDate) -> bool {
     [layout::SPOOL_OPEN, layout::SPOOL_SEALED]
         .iter()
+        .flat_map(|stage| {
+            let stage = spool.join(stage);
+            [stage.join(layout::LABELS_DIR), stage]
+        })
         .any(|stage| {
-            let dir = layout::spool_partition_dir(&spool.join(stage), workflow, date);
+            let dir = layout::spool_partition_dir(&stage, workflow, date);
             fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
         })
 }
@@ -125,6 +129,17 @@ mod tests {
         );
         fs::create_dir_all(&seg).expect("mkdir");
         fs::write(seg.join("x.jsonl.gz"), "").expect("seg");
+        let labels_pending = day(data, "wf", 5);
+        mark(data, "wf", 5, false);
+        let seg = layout::spool_partition_dir(
+            &layout::spool_dir(data)
+                .join(layout::SPOOL_OPEN)
+                .join(layout::LABELS_DIR),
+            "wf",
+            date(5),
+        );
+        fs::create_dir_all(&seg).expect("mkdir");
+        fs::write(seg.join("x.jsonl"), "{}\n").expect("labels seg");
         let recent = day(data, "wf", 9);
         mark(data, "wf", 9, false);
         let pass = run(data, 2, date(11));
@@ -132,11 +147,11 @@ mod tests {
             pass,
             Pass {
                 deleted: 1,
-                kept: 3
+                kept: 4
             }
         );
         assert!(!shipped.exists());
-        for kept in [&never_spooled, &partly, &pending, &recent] {
+        for kept in [&never_spooled, &partly, &pending, &labels_pending, &recent] {
             assert!(kept.exists(), "{}", kept.display());
         }
         assert!(

@@ -10,9 +10,10 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use crate::layout::{self, Compression, SegmentKey};
+use crate::recorder::DataMode;
 
-use super::segment::Ready;
-use super::upload::Sealed;
+use super::files;
+use super::staged::{Ready, Sealed};
 
 /// gzip level: 6 (zlib's default) compresses record lines about 8:1.
 const GZIP_LEVEL: u32 = 6;
@@ -25,6 +26,7 @@ pub(crate) fn seal(
     ready: &Ready,
     sealed_dir: &Path,
     compression: Compression,
+    mode: DataMode,
 ) -> io::Result<(Sealed, u64)> {
     let key = SegmentKey {
         compression,
@@ -37,10 +39,10 @@ pub(crate) fn seal(
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("a sealed segment path has no folder"))?;
-    super::spool::create_dirs(dir)?;
+    files::create_dirs(mode, dir)?;
     let input = File::open(&ready.path)?;
     let open_len = input.metadata()?.len();
-    let out = super::spool::create_truncated(&tmp)?;
+    let out = files::create_truncated(mode, &tmp)?;
     let result = compress(BufReader::new(input), out, compression);
     let file = match result {
         Ok(file) => file,
@@ -113,6 +115,7 @@ mod tests {
                 .expect("time"),
             seq: 7,
             compression: Compression::None,
+            kind: layout::SegmentKind::Records,
         };
         let path = dir.join("open").join(layout::segment_key(&key));
         fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
@@ -126,8 +129,13 @@ mod tests {
         for compression in Compression::ALL {
             let dir = tempfile::tempdir().expect("tempdir");
             let r = ready(dir.path(), &body);
-            let (sealed, open_len) =
-                seal(&r, &dir.path().join("sealed"), compression).expect("seal");
+            let (sealed, open_len) = seal(
+                &r,
+                &dir.path().join("sealed"),
+                compression,
+                DataMode::default(),
+            )
+            .expect("seal");
             assert_eq!(open_len, body.len() as u64);
             assert!(!r.path.exists());
             assert!(!r.path.parent().expect("parent").exists());
@@ -160,10 +168,33 @@ mod tests {
     }
 
     #[test]
+    fn sealed_files_and_folders_get_the_data_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = ready(dir.path(), "x\n");
+        let mode = DataMode::new(0o600, 0o700).expect("mode");
+        let (sealed, _) =
+            seal(&r, &dir.path().join("sealed"), Compression::Gzip, mode).expect("seal");
+        let bits = |p: &Path| fs::metadata(p).expect("stat").permissions().mode() & 0o7777;
+        assert_eq!(bits(&sealed.path), 0o600);
+        let mut folder = sealed.path.parent();
+        while let Some(f) = folder.filter(|f| *f != dir.path()) {
+            assert_eq!(bits(f), 0o700, "{}", f.display());
+            folder = f.parent();
+        }
+    }
+
+    #[test]
     fn a_missing_open_file_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let r = ready(dir.path(), "x\n");
         fs::remove_file(&r.path).expect("rm");
-        assert!(seal(&r, &dir.path().join("sealed"), Compression::Gzip).is_err());
+        assert!(seal(
+            &r,
+            &dir.path().join("sealed"),
+            Compression::Gzip,
+            DataMode::default()
+        )
+        .is_err());
     }
 }

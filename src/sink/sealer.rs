@@ -11,9 +11,8 @@ use tokio::time::{interval, Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
-use super::segment::Ready;
 use super::spool::Spool;
-use super::upload::Sealed;
+use super::staged::{Ready, Sealed};
 use super::{retention, seal};
 use crate::layout::Compression;
 use crate::recorder::{LogLimiter, LOG_EVERY};
@@ -92,9 +91,11 @@ impl Sealer {
     async fn seal_one(&mut self, ready: Ready, retry: &mut Vec<Ready>, log: &LogLimiter) {
         let sealed_dir = self.spool.sealed_dir.clone();
         let compression = self.compression;
+        let mode = self.spool.mode;
         let job = ready.clone();
         let done =
-            tokio::task::spawn_blocking(move || seal::seal(&job, &sealed_dir, compression)).await;
+            tokio::task::spawn_blocking(move || seal::seal(&job, &sealed_dir, compression, mode))
+                .await;
         match done {
             Ok(Ok((sealed, open_len))) => {
                 self.spool.add_bytes(sealed.bytes);

@@ -1,4 +1,5 @@
-//! Open segments: one uncompressed file per (workflow, UTC day) in `<spool>/open/`, appended
+//! Open segments: one uncompressed file per (kind, workflow, UTC day) in `<spool>/open/`
+//! (labels below `open/_labels/`), appended
 //! by the recorder's writer right after each local write, and handed over for sealing when it
 //! is big enough or old enough. Blocking file IO: runs on the writer's blocking thread.
 
@@ -9,20 +10,16 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::layout::{self, Compression, SegmentKey};
-
-/// A segment that is no longer written: waiting to be compressed into its sealed file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ready {
-    /// The uncompressed file in `<spool>/open/`.
-    pub path: PathBuf,
-    /// Its key (with `Compression::None`; the sealer sets the compression).
-    pub key: SegmentKey,
-}
+use super::files;
+use super::staged::Ready;
+use crate::layout::{self, Compression, SegmentKey, SegmentKind};
+use crate::recorder::DataMode;
 
 /// One open segment.
 #[derive(Debug)]
 struct OpenSegment {
+    /// Records or labels.
+    kind: SegmentKind,
     /// The workflow (with `date`: which records go here).
     workflow: String,
     /// The UTC day of its records.
@@ -39,7 +36,7 @@ struct OpenSegment {
     opened: Instant,
 }
 
-/// The open segments, at most one per (workflow, day).
+/// The open segments, at most one per (kind, workflow, day).
 #[derive(Debug)]
 pub struct OpenSegments {
     /// `<spool>/open`.
@@ -52,6 +49,8 @@ pub struct OpenSegments {
     max_age: Duration,
     /// The next sequence number to give out (persisted by [`SeqFile`]).
     seq: SeqFile,
+    /// `--data-mode` of new folders and files.
+    mode: DataMode,
     /// The segments; few at a time (workflows × days in flight), so a list beats a map.
     open: Vec<OpenSegment>,
 }
@@ -74,6 +73,7 @@ impl OpenSegments {
         max_bytes: u64,
         max_age: Duration,
         seq: SeqFile,
+        mode: DataMode,
     ) -> Self {
         Self {
             dir,
@@ -81,16 +81,18 @@ impl OpenSegments {
             max_bytes: max_bytes.max(1),
             max_age,
             seq,
+            mode,
             open: Vec::new(),
         }
     }
 
-    /// Appends `buf` (whole lines of `workflow`'s `date`, the first recorded at `first`) to
+    /// Appends `buf` (whole `kind` lines of `workflow`'s `date`, the first recorded at `first`) to
     /// its open segment, opening one when there is none. On a failed write the file is cut
     /// back to its length before (no partial line) and the segment is handed for sealing as
     /// it is, so the next append starts a fresh one.
     pub fn append(
         &mut self,
+        kind: SegmentKind,
         workflow: &str,
         date: NaiveDate,
         first: DateTime<Utc>,
@@ -100,12 +102,12 @@ impl OpenSegments {
         let index = match self
             .open
             .iter()
-            .position(|s| s.date == date && s.workflow == workflow)
+            .position(|s| s.date == date && s.kind == kind && s.workflow == workflow)
         {
             Some(i) => i,
             None => {
                 out.new_segment = true;
-                self.open_segment(workflow, date, first)?
+                self.open_segment(kind, workflow, date, first)?
             }
         };
         let segment = &mut self.open[index];
@@ -129,6 +131,7 @@ impl OpenSegments {
 
     fn open_segment(
         &mut self,
+        kind: SegmentKind,
         workflow: &str,
         date: NaiveDate,
         first: DateTime<Utc>,
@@ -141,13 +144,15 @@ impl OpenSegments {
             first_record: first,
             seq,
             compression: Compression::None,
+            kind,
         };
         let path = self.dir.join(layout::segment_key(&key));
         if let Some(parent) = path.parent() {
-            super::spool::create_dirs(parent)?;
+            files::create_dirs(self.mode, parent)?;
         }
-        let file = super::spool::create_file(&path)?;
+        let file = files::create_file(self.mode, &path)?;
         self.open.push(OpenSegment {
+            kind,
             workflow: workflow.to_owned(),
             date,
             file,
@@ -202,12 +207,14 @@ pub struct SeqFile {
     path: PathBuf,
     /// The next number.
     next: u64,
+    /// `--data-mode` of the file.
+    mode: DataMode,
 }
 
 impl SeqFile {
     /// Reads the counter (0 when the file is missing or unreadable) and starts at least at
     /// `at_least` (one past the highest number found in the spool).
-    pub fn load(path: PathBuf, at_least: u64) -> Self {
+    pub fn load(path: PathBuf, at_least: u64, mode: DataMode) -> Self {
         let stored = std::fs::read_to_string(&path)
             .ok()
             .and_then(|text| text.trim().parse::<u64>().ok())
@@ -215,25 +222,26 @@ impl SeqFile {
         Self {
             path,
             next: stored.max(at_least),
+            mode,
         }
     }
 
     /// Gives out the next number, after persisting the one after it.
     pub fn take(&mut self) -> io::Result<u64> {
         let n = self.next;
-        write_atomically(&self.path, format!("{}\n", n + 1).as_bytes())?;
+        write_atomically(self.mode, &self.path, format!("{}\n", n + 1).as_bytes())?;
         self.next = n + 1;
         Ok(n)
     }
 }
 
 /// Writes `bytes` to `<path>.tmp` and renames it over `path`.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+fn write_atomically(mode: DataMode, path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     {
-        let mut file = super::spool::create_truncated(&tmp)?;
+        let mut file = files::create_truncated(mode, &tmp)?;
         file.write_all(bytes)?;
     }
     std::fs::rename(&tmp, path)
@@ -256,7 +264,8 @@ mod tests {
             "pod-1".into(),
             max_bytes,
             Duration::from_secs(300),
-            SeqFile::load(dir.join("next-seq"), 0),
+            SeqFile::load(dir.join("next-seq"), 0, DataMode::default()),
+            DataMode::default(),
         )
     }
 
@@ -265,9 +274,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut segs = segments(dir.path(), 10);
         let date = at(0, 0, 0).date_naive();
-        let a = segs.append("wf", date, at(7, 8, 9), b"1234\n").expect("a");
+        let a = segs
+            .append(SegmentKind::Records, "wf", date, at(7, 8, 9), b"1234\n")
+            .expect("a");
         assert!(a.new_segment && a.ready.is_none());
-        let b = segs.append("wf", date, at(7, 9, 0), b"5678\n").expect("b");
+        let b = segs
+            .append(SegmentKind::Records, "wf", date, at(7, 9, 0), b"5678\n")
+            .expect("b");
         let ready = b.ready.expect("full at 10 bytes");
         assert!(!b.new_segment);
         assert_eq!(
@@ -279,7 +292,9 @@ mod tests {
             std::fs::read_to_string(&ready.path).expect("read"),
             "1234\n5678\n"
         );
-        let c = segs.append("wf", date, at(7, 9, 1), b"9\n").expect("c");
+        let c = segs
+            .append(SegmentKind::Records, "wf", date, at(7, 9, 1), b"9\n")
+            .expect("c");
         assert!(c.new_segment);
         assert_eq!(segs.open_bytes(), 2);
         let all = segs.take_all();
@@ -289,9 +304,12 @@ mod tests {
             std::fs::read_to_string(dir.path().join("next-seq")).expect("seq"),
             "2\n"
         );
-        let again = SeqFile::load(dir.path().join("next-seq"), 0);
+        let again = SeqFile::load(dir.path().join("next-seq"), 0, DataMode::default());
         assert_eq!(again.next, 2);
-        assert_eq!(SeqFile::load(dir.path().join("next-seq"), 9).next, 9);
+        assert_eq!(
+            SeqFile::load(dir.path().join("next-seq"), 9, DataMode::default()).next,
+            9
+        );
     }
 
     #[test]
@@ -300,13 +318,62 @@ mod tests {
         let mut segs = segments(dir.path(), 1 << 20);
         let d1 = at(0, 0, 0).date_naive();
         let d2 = d1.succ_opt().expect("next day");
-        segs.append("a", d1, at(1, 0, 0), b"x\n").expect("a1");
-        segs.append("b", d1, at(1, 0, 0), b"y\n").expect("b1");
-        segs.append("a", d2, at(1, 0, 0), b"z\n").expect("a2");
+        segs.append(SegmentKind::Records, "a", d1, at(1, 0, 0), b"x\n")
+            .expect("a1");
+        segs.append(SegmentKind::Records, "b", d1, at(1, 0, 0), b"y\n")
+            .expect("b1");
+        segs.append(SegmentKind::Records, "a", d2, at(1, 0, 0), b"z\n")
+            .expect("a2");
         assert!(segs.take_due(Instant::now()).is_empty());
         let due = segs.take_due(Instant::now() + Duration::from_secs(300));
         assert_eq!(due.len(), 3);
         assert!(segs.take_all().is_empty());
+    }
+
+    #[test]
+    fn labels_get_segments_of_their_own_created_with_the_data_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mode = DataMode::new(0o600, 0o700).expect("mode");
+        let mut segs = OpenSegments::new(
+            dir.path().join("open"),
+            "pod-1".into(),
+            1 << 20,
+            Duration::from_secs(300),
+            SeqFile::load(dir.path().join("next-seq"), 0, mode),
+            mode,
+        );
+        let date = at(0, 0, 0).date_naive();
+        segs.append(SegmentKind::Records, "wf", date, at(1, 0, 0), b"r\n")
+            .expect("record");
+        let l = segs
+            .append(SegmentKind::Labels, "wf", date, at(2, 0, 0), b"l\n")
+            .expect("label");
+        assert!(l.new_segment, "labels never share a records segment");
+        let mut all = segs.take_all();
+        all.sort_by_key(|r| r.key.seq);
+        let rel: Vec<_> = all
+            .iter()
+            .map(|r| r.path.strip_prefix(dir.path()).expect("below").to_owned())
+            .collect();
+        assert_eq!(
+            rel,
+            [
+                Path::new("open/workflow=wf/date=2025-08-04/pod-1-20250804T010000Z-000000.jsonl"),
+                Path::new(
+                    "open/_labels/workflow=wf/date=2025-08-04/pod-1-20250804T020000Z-000001.jsonl"
+                ),
+            ]
+        );
+        assert_eq!(std::fs::read_to_string(&all[1].path).expect("read"), "l\n");
+        // 0600/0700: bits no usual umask takes away.
+        let bits = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o7777;
+        for file in [&all[0].path, &all[1].path, &dir.path().join("next-seq")] {
+            assert_eq!(bits(file), 0o600, "{}", file.display());
+        }
+        for sub in ["open", "open/_labels", "open/_labels/workflow=wf"] {
+            assert_eq!(bits(&dir.path().join(sub)), 0o700, "{sub}");
+        }
     }
 
     #[test]
@@ -315,6 +382,8 @@ mod tests {
         std::fs::write(dir.path().join("open"), "a file where the folder goes").expect("w");
         let mut segs = segments(dir.path(), 10);
         let date = at(0, 0, 0).date_naive();
-        assert!(segs.append("wf", date, at(1, 0, 0), b"x\n").is_err());
+        assert!(segs
+            .append(SegmentKind::Records, "wf", date, at(1, 0, 0), b"x\n")
+            .is_err());
     }
 }

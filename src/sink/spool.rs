@@ -6,11 +6,12 @@
 //! @spool/next-seq                                   the next segment number
 //! @spool/open/workflow=<id>/date=<day>/<stem>.jsonl        written, or waiting to be sealed
 //! @spool/sealed/workflow=<id>/date=<day>/<stem>.jsonl.gz   sealed, waiting for the upload
+//! @spool/{open,sealed}/_labels/workflow=<id>/...           the same for label lines
 //! @spool/days/<workflow>/<day>[.unspooled]          which days went to the spool
 //! ```
 
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,29 +21,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::mpsc;
 use tracing::{error, warn};
 
-use super::segment::{OpenSegments, Ready};
-use crate::layout;
-use crate::recorder::{LogLimiter, LOG_EVERY};
-
-/// Creates a spool folder and its parents. The one place the spool creates folders (so a
-/// folder mode for `--data-dir` applies here too).
-pub(crate) fn create_dirs(path: &Path) -> io::Result<()> {
-    fs::create_dir_all(path)
-}
-
-/// Creates a new spool file for appending (refuses an existing one).
-pub(crate) fn create_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new().append(true).create_new(true).open(path)
-}
-
-/// Creates (or truncates) a spool file for writing.
-pub(crate) fn create_truncated(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-}
+use super::files;
+use super::segment::OpenSegments;
+use super::staged::{Ready, Sealed};
+use crate::layout::{self, SegmentKind};
+use crate::recorder::{DataMode, LogLimiter, LOG_EVERY};
 
 /// Why records were not spooled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +45,8 @@ pub struct Spool {
     pub(crate) sealed_dir: PathBuf,
     /// `--sink-spool-bytes`.
     limit: u64,
+    /// `--data-mode` of the spool's files and folders.
+    pub(crate) mode: DataMode,
     /// Bytes of every file in `open/` and `sealed/` now.
     bytes: AtomicU64,
     /// The open segments.
@@ -80,6 +65,7 @@ impl Spool {
     /// A spool at `root` (its folders already exist) holding `bytes` on disk.
     pub(crate) fn new(
         root: PathBuf,
+        mode: DataMode,
         limit: u64,
         bytes: u64,
         segments: OpenSegments,
@@ -89,6 +75,7 @@ impl Spool {
             sealed_dir: root.join(layout::SPOOL_SEALED),
             root,
             limit,
+            mode,
             bytes: AtomicU64::new(bytes),
             segments: Mutex::new(segments),
             ready_tx,
@@ -100,12 +87,18 @@ impl Spool {
         spool
     }
 
-    /// Appends the lines in `buf` (`records` of them, all of `workflow`'s `date`, the first at
-    /// `first`) to their segment, right after the recorder wrote them locally. Never fails:
-    /// lines that cannot be spooled (spool full, write error) are counted, logged
+    /// Appends the lines in `buf` (`records` of them, all `kind` lines of `workflow`'s `date`,
+    /// the first at `first`) to their segment, right after the recorder wrote them locally.
+    /// Never fails: lines that cannot be spooled (spool full, write error) are counted, logged
     /// (rate-limited) and their day is marked as not fully spooled. Blocking file IO.
+    ///
+    /// Label lines (`SegmentKind::Labels`, from `labels.jsonl`) go into segments of their own,
+    /// named by the time they were appended (a label line's own timestamp is its record's day),
+    /// and never mark a day as shipped: only records do, so `--local-retention-days` never
+    /// deletes a day whose records predate the sink because one of its labels was shipped.
     pub fn append(
         &self,
+        kind: SegmentKind,
         workflow: &str,
         date: NaiveDate,
         first: DateTime<Utc>,
@@ -114,30 +107,35 @@ impl Spool {
     ) {
         let len = buf.len() as u64;
         if self.bytes.load(Ordering::Relaxed) + len > self.limit {
-            self.refuse(workflow, date, records, NotSpooled::Full, None);
+            self.refuse(kind, workflow, date, records, NotSpooled::Full, None);
             return;
         }
+        let first = match kind {
+            SegmentKind::Records => first,
+            SegmentKind::Labels => Utc::now(),
+        };
         let appended = match self.segments.lock() {
-            Ok(mut segments) => segments.append(workflow, date, first, buf),
+            Ok(mut segments) => segments.append(kind, workflow, date, first, buf),
             Err(_) => Err(io::Error::other("segment state poisoned by a panic")),
         };
         match appended {
             Ok(appended) => {
                 self.add_bytes(len);
-                if appended.new_segment {
+                if appended.new_segment && kind == SegmentKind::Records {
                     self.mark_day(workflow, date, false);
                 }
                 if let Some(ready) = appended.ready {
                     self.hand_over(ready);
                 }
             }
-            Err(e) => self.refuse(workflow, date, records, NotSpooled::Error, Some(e)),
+            Err(e) => self.refuse(kind, workflow, date, records, NotSpooled::Error, Some(e)),
         }
     }
 
     /// Counts, marks and logs records that are only in the local files.
     fn refuse(
         &self,
+        kind: SegmentKind,
         workflow: &str,
         date: NaiveDate,
         records: u64,
@@ -149,19 +147,23 @@ impl Spool {
             NotSpooled::Full => "spool_full",
             NotSpooled::Error => "spool_error",
         };
-        metrics::counter!(crate::telemetry::SINK_RECORDS_NOT_SPOOLED, "reason" => reason)
+        let lines = match kind {
+            SegmentKind::Records => "records",
+            SegmentKind::Labels => "labels",
+        };
+        metrics::counter!(crate::telemetry::SINK_RECORDS_NOT_SPOOLED, "reason" => reason, "lines" => lines)
             .increment(records);
         self.mark_day(workflow, date, true);
         if self.log.allow() {
             let spool_bytes = self.bytes.load(Ordering::Relaxed);
             match error {
                 Some(error) => error!(
-                    workflow, %date, not_spooled_total = total, %error,
+                    workflow, %date, lines, not_spooled_total = total, %error,
                     "cannot write to the sink's spool: records are in the local data files only \
                      and will not reach the bucket unless shipped by hand"
                 ),
                 None => error!(
-                    workflow, %date, not_spooled_total = total, spool_bytes,
+                    workflow, %date, lines, not_spooled_total = total, spool_bytes,
                     spool_limit = self.limit,
                     "the sink's spool is full (--sink-spool-bytes): records are in the local \
                      data files only and will not reach the bucket unless shipped by hand"
@@ -185,8 +187,8 @@ impl Spool {
         };
         let made = path
             .parent()
-            .map_or(Ok(()), create_dirs)
-            .and_then(|()| create_truncated(&path).map(drop));
+            .map_or(Ok(()), |dir| files::create_dirs(self.mode, dir))
+            .and_then(|()| files::create_truncated(self.mode, &path).map(drop));
         if let Err(error) = made {
             warn!(path = %path.display(), %error, "cannot write a spool day marker");
         }
@@ -249,21 +251,27 @@ pub(crate) struct Found {
     /// Open segments (torn last line cut), to be sealed first.
     pub open: Vec<Ready>,
     /// Sealed segments waiting for their upload, oldest first.
-    pub sealed: Vec<super::upload::Sealed>,
+    pub sealed: Vec<Sealed>,
     /// Bytes of all of them.
     pub bytes: u64,
     /// One past the highest sequence number seen.
     pub next_seq: u64,
 }
 
-/// Lists `<stage>/workflow=*/date=*/*` files with their keys (files whose names are not keys
-/// are logged and left alone).
+/// Lists `<stage>/workflow=*/date=*/*` and `<stage>/_labels/workflow=*/date=*/*` files with
+/// their keys (files whose names are not keys are logged and left alone).
 fn list_stage(stage: &Path) -> Vec<(PathBuf, layout::SegmentKey, fs::Metadata)> {
     let mut out = Vec::new();
     let Ok(workflows) = fs::read_dir(stage) else {
         return out;
     };
-    for wf in workflows.flatten() {
+    let labels = fs::read_dir(stage.join(layout::LABELS_DIR))
+        .into_iter()
+        .flatten();
+    for wf in workflows.flatten().chain(labels.flatten()) {
+        if wf.file_name() == layout::LABELS_DIR {
+            continue;
+        }
         let Ok(dates) = fs::read_dir(wf.path()) else {
             continue;
         };
@@ -312,7 +320,7 @@ pub(crate) fn scan(root: &Path) -> Found {
     for (path, key, meta) in sealed {
         found.next_seq = found.next_seq.max(key.seq + 1);
         found.bytes += meta.len();
-        found.sealed.push(super::upload::Sealed {
+        found.sealed.push(Sealed {
             path,
             key,
             bytes: meta.len(),

@@ -9,6 +9,11 @@
 //! - `file:///absolute/folder`: a local (or mounted) folder, same key layout.
 //! - `gs://` and `az://` are refused with a pointer to the S3 interop endpoints (see
 //!   docs/object-storage.md for why they are not built in).
+//!
+//! Credentials never go in the URL: one with userinfo (`s3://key:secret@bucket`) or a query
+//! (`?X-Amz-Security-Token=...`) is refused, and the URL is only ever shown masked
+//! ([`crate::config::redact_userinfo`]): in the start error, in [`Target::display`] and so in
+//! every log line of the sink.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +23,7 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::{BackoffConfig, ClientConfigKey, ObjectStore, RetryConfig};
 
-use super::SinkError;
+use super::error::SinkError;
 
 /// Where segments go: the store and the prefix of every key.
 #[derive(Clone)]
@@ -27,7 +32,8 @@ pub struct Target {
     pub store: Arc<dyn ObjectStore>,
     /// Key prefix (may be empty): objects are `<prefix>/workflow=.../...`.
     pub prefix: String,
-    /// The URL as given, for logs (it holds no credentials).
+    /// The URL for logs and errors, masked ([`crate::config::redact_userinfo`]; a URL that
+    /// would need masking is refused anyway).
     pub display: String,
 }
 
@@ -72,13 +78,22 @@ fn retry_config() -> RetryConfig {
 
 /// Parses `--sink` and builds the store client (no request is made).
 pub fn parse(url: &str) -> Result<Target, SinkError> {
+    let shown = masked(url);
     let bad = |reason: String| SinkError::BadUrl {
-        url: url.to_owned(),
+        url: shown.clone(),
         reason,
     };
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| bad("expected s3://bucket/prefix (or file:///folder)".into()))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') || url.contains('?') || url.contains('#') {
+        return Err(bad(
+            "credentials, queries and fragments do not go in the URL; set AWS_ACCESS_KEY_ID / \
+             AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) in the environment"
+                .into(),
+        ));
+    }
     match scheme {
         "s3" | "s3a" => {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
@@ -104,7 +119,7 @@ pub fn parse(url: &str) -> Result<Target, SinkError> {
             Ok(Target {
                 store: Arc::new(store),
                 prefix,
-                display: url.to_owned(),
+                display: shown.clone(),
             })
         }
         "file" => {
@@ -118,7 +133,7 @@ pub fn parse(url: &str) -> Result<Target, SinkError> {
             Ok(Target {
                 store: Arc::new(store),
                 prefix: String::new(),
-                display: url.to_owned(),
+                display: shown.clone(),
             })
         }
         "gs" => Err(bad(
@@ -136,6 +151,17 @@ pub fn parse(url: &str) -> Result<Target, SinkError> {
             "unknown scheme {other}://; supported: s3://bucket/prefix, file:///folder"
         ))),
     }
+}
+
+/// `url` for messages: userinfo and query masked ([`crate::config::redact_userinfo`]), and a
+/// fragment too.
+fn masked(url: &str) -> String {
+    let mut shown = crate::config::redact_userinfo(url).into_owned();
+    if let Some(at) = shown.find('#') {
+        shown.truncate(at);
+        shown.push_str("#***");
+    }
+    shown
 }
 
 /// The prefix without surrounding `/`; refuses empty parts (`a//b`) and `.` / `..` parts.
@@ -189,5 +215,28 @@ mod tests {
         assert!(error_of("az://b/p").contains("not built in"));
         assert!(error_of("ftp://b/p").contains("unknown scheme ftp://"));
         assert!(error_of("file://relative").contains("absolute"));
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_refused_and_never_shown() {
+        for url in [
+            "s3://AKIDPLANTED:SECRETPLANTED@bucket/p",
+            "s3://bucket/p?X-Amz-Security-Token=SECRETPLANTED",
+            "file:///tmp/x?token=SECRETPLANTED",
+            "ftp://u:SECRETPLANTED@host/p",
+            "gs://u:SECRETPLANTED@b/p",
+            "s3://bucket/p#SECRETPLANTED",
+        ] {
+            let error = error_of(url);
+            assert!(!error.contains("SECRETPLANTED"), "{url}: {error}");
+            assert!(error.starts_with("--sink "), "{error}");
+        }
+        assert!(error_of("s3://k:SECRETPLANTED@b/p").contains("s3://***@b/p"));
+        assert_eq!(
+            parse("s3://bucket/team@x/p")
+                .expect("an @ in the prefix is no userinfo")
+                .prefix,
+            "team@x/p"
+        );
     }
 }

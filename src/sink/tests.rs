@@ -88,12 +88,25 @@ fn at(s: u32) -> chrono::DateTime<Utc> {
 async fn segments_are_sealed_named_uploaded_and_removed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, target) = memory();
-    let sink = start_with_target(target, &args(12, Compression::Gzip), dir.path()).expect("start");
+    let sink = start_with_target(
+        target,
+        &args(12, Compression::Gzip),
+        dir.path(),
+        DataMode::default(),
+    )
+    .expect("start");
     let spool = sink.spool();
     let date = at(0).date_naive();
-    spool.append("wf", date, at(1), b"{\"n\":1}\n", 1);
-    spool.append("wf", date, at(2), b"{\"n\":2}\n", 1);
-    spool.append("other", date, at(3), b"{\"n\":3}\n", 1);
+    spool.append(SegmentKind::Records, "wf", date, at(1), b"{\"n\":1}\n", 1);
+    spool.append(SegmentKind::Records, "wf", date, at(2), b"{\"n\":2}\n", 1);
+    spool.append(
+        SegmentKind::Records,
+        "other",
+        date,
+        at(3),
+        b"{\"n\":3}\n",
+        1,
+    );
     eventually(|| async { objects(store.as_ref()).await.len() == 1 }).await;
     let report = sink
         .stop(tokio::time::Instant::now() + Duration::from_secs(10))
@@ -154,6 +167,7 @@ async fn leftovers_of_a_crash_are_repaired_sealed_and_uploaded_once() {
         first_record: at(5),
         seq: 4,
         compression: Compression::None,
+        kind: SegmentKind::Records,
     };
     // An open segment with a torn last line, and the sealed copy of another one whose open
     // file was not yet removed (a crash between the seal's rename and the removal).
@@ -171,20 +185,26 @@ async fn leftovers_of_a_crash_are_repaired_sealed_and_uploaded_once() {
         .join(layout::segment_key(&done));
     std::fs::write(&done_open, "{\"n\":3}\n").expect("write");
     let sealed = seal::seal(
-        &segment::Ready {
+        &staged::Ready {
             path: done_open.clone(),
             key: done.clone(),
         },
         &root.join(layout::SPOOL_SEALED),
         Compression::Zstd,
+        DataMode::default(),
     )
     .expect("seal");
     std::fs::write(&done_open, "{\"n\":3}\n").expect("the open file is back");
     let stray = sealed.0.path.with_file_name("x.jsonl.gz.tmp");
     std::fs::write(&stray, "half a seal").expect("write");
     let (store, target) = memory();
-    let sink =
-        start_with_target(target, &args(1 << 20, Compression::Gzip), dir.path()).expect("start");
+    let sink = start_with_target(
+        target,
+        &args(1 << 20, Compression::Gzip),
+        dir.path(),
+        DataMode::default(),
+    )
+    .expect("start");
     eventually(|| async { objects(store.as_ref()).await.len() == 2 }).await;
     let got = objects(store.as_ref()).await;
     assert_eq!(got[0].1, "{\"n\":1}\n", "torn line cut");
@@ -196,8 +216,14 @@ async fn leftovers_of_a_crash_are_repaired_sealed_and_uploaded_once() {
     assert!(!done_open.exists());
     assert!(!stray.exists());
     // New segments continue after the highest number found.
-    sink.spool()
-        .append("wf", at(0).date_naive(), at(9), b"{\"n\":4}\n", 1);
+    sink.spool().append(
+        SegmentKind::Records,
+        "wf",
+        at(0).date_naive(),
+        at(9),
+        b"{\"n\":4}\n",
+        1,
+    );
     let report = sink
         .stop(tokio::time::Instant::now() + Duration::from_secs(10))
         .await;
@@ -217,9 +243,18 @@ async fn a_failing_store_is_retried_until_it_takes_the_segment() {
     let url = format!("file://{}", bucket.path().display());
     let mut a = args(1, Compression::None);
     a.sink = Some(url);
-    let sink = start(&a, dir.path()).expect("start").expect("on");
+    let sink = start(&a, dir.path(), DataMode::default())
+        .expect("start")
+        .expect("on");
     let spool = sink.spool();
-    spool.append("wf", at(0).date_naive(), at(1), b"{\"n\":1}\n", 1);
+    spool.append(
+        SegmentKind::Records,
+        "wf",
+        at(0).date_naive(),
+        at(1),
+        b"{\"n\":1}\n",
+        1,
+    );
     let sealed = layout::spool_dir(dir.path()).join(layout::SPOOL_SEALED);
     eventually(|| async { walk(&sealed).len() == 1 }).await;
     assert!(spool.bytes() > 0);
@@ -244,11 +279,11 @@ async fn a_full_spool_refuses_counts_and_marks_the_day() {
     let (_store, target) = memory();
     let mut a = args(1 << 20, Compression::Gzip);
     a.sink_spool_bytes = 10;
-    let sink = start_with_target(target, &a, dir.path()).expect("start");
+    let sink = start_with_target(target, &a, dir.path(), DataMode::default()).expect("start");
     let spool = sink.spool();
     let date = at(0).date_naive();
-    spool.append("wf", date, at(1), b"{\"n\":1}\n", 1);
-    spool.append("wf", date, at(2), b"{\"n\":2}\n", 1);
+    spool.append(SegmentKind::Records, "wf", date, at(1), b"{\"n\":1}\n", 1);
+    spool.append(SegmentKind::Records, "wf", date, at(2), b"{\"n\":2}\n", 1);
     assert_eq!(spool.not_spooled(), 1);
     let root = layout::spool_dir(dir.path());
     assert!(layout::spool_unspooled_marker(&root, "wf", date).is_file());
@@ -264,9 +299,17 @@ async fn a_spent_budget_leaves_the_segments_in_the_spool() {
     std::fs::write(bucket.path().join("workflow=wf"), "in the way").expect("write");
     let mut a = args(1 << 20, Compression::Gzip);
     a.sink = Some(format!("file://{}", bucket.path().display()));
-    let sink = start(&a, dir.path()).expect("start").expect("on");
-    sink.spool()
-        .append("wf", at(0).date_naive(), at(1), b"{\"n\":1}\n", 1);
+    let sink = start(&a, dir.path(), DataMode::default())
+        .expect("start")
+        .expect("on");
+    sink.spool().append(
+        SegmentKind::Records,
+        "wf",
+        at(0).date_naive(),
+        at(1),
+        b"{\"n\":1}\n",
+        1,
+    );
     let report = sink
         .stop(tokio::time::Instant::now() + Duration::from_millis(300))
         .await;
@@ -288,8 +331,13 @@ fn instance_ids() {
 async fn the_recorder_feeds_the_spool_after_each_local_write() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, target) = memory();
-    let sink =
-        start_with_target(target, &args(1 << 20, Compression::None), dir.path()).expect("start");
+    let sink = start_with_target(
+        target,
+        &args(1 << 20, Compression::None),
+        dir.path(),
+        DataMode::default(),
+    )
+    .expect("start");
     let (recorder, handle) = crate::recorder::start_with_sink(
         crate::recorder::RecorderOptions {
             data_dir: dir.path().to_path_buf(),
@@ -300,6 +348,13 @@ async fn the_recorder_feeds_the_spool_after_each_local_write() {
         Some(sink.spool()),
     )
     .expect("recorder");
+    let label = r#"{"request_id":"r1","choice":0,"label":"good"}"#;
+    assert!(recorder.submit_label(crate::recorder::RecordLine {
+        workflow_id: "wf".into(),
+        // A label of a record of the next day (a label goes to its record's day).
+        timestamp: at(0) + chrono::Duration::days(1),
+        json: label.into(),
+    }));
     let mut expected = String::new();
     for n in 0..500 {
         let json = format!("{{\"n\":{n}}}");
@@ -321,6 +376,24 @@ async fn the_recorder_feeds_the_spool_after_each_local_write() {
         std::fs::read_to_string(layout::record_path(dir.path(), "wf", at(1))).expect("local file");
     assert_eq!(local, expected);
     let got = objects(store.as_ref()).await;
-    assert_eq!(got.len(), 1);
-    assert_eq!(got[0].1, expected);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0]
+        .0
+        .starts_with("pre/fix/_labels/workflow=wf/date=2025-08-05/test-1-"));
+    assert_eq!(
+        got[0].1,
+        format!("{label}\n"),
+        "the labels.jsonl line, unchanged"
+    );
+    assert!(got[1]
+        .0
+        .starts_with("pre/fix/workflow=wf/date=2025-08-04/test-1-"));
+    assert_eq!(got[1].1, expected);
+    // A label marks no day as shipped (only records do): one marker, the records' day.
+    let days = layout::spool_dir(dir.path()).join(layout::SPOOL_DAYS);
+    assert!(
+        layout::spool_day_marker(&layout::spool_dir(dir.path()), "wf", at(0).date_naive())
+            .is_file()
+    );
+    assert_eq!(walk(&days).len(), 1);
 }

@@ -5,9 +5,8 @@
 //! which overwrites it: no line is ever in the bucket twice.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use object_store::PutPayload;
 use tokio::sync::mpsc;
@@ -16,23 +15,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::spool::Spool;
+use super::staged::Sealed;
 use super::target::Target;
-use crate::layout::{self, SegmentKey};
+use crate::layout;
 use crate::recorder::{LogLimiter, LOG_EVERY};
 use crate::telemetry;
-
-/// A sealed segment waiting in `<spool>/sealed/` for its upload.
-#[derive(Debug, Clone)]
-pub struct Sealed {
-    /// The local file.
-    pub path: PathBuf,
-    /// Its object key (below the prefix).
-    pub key: SegmentKey,
-    /// Its size (compressed).
-    pub bytes: u64,
-    /// When it was sealed (the age gauge counts from here).
-    pub sealed_at: SystemTime,
-}
 
 /// First retry delay after a failed upload; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);

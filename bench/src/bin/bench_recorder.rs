@@ -76,7 +76,7 @@ fn main() {
 
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let report = runtime.block_on(async move {
-        let sink = micromodel::sink::start(&sink, &data_dir)
+        let sink = micromodel::sink::start(&sink, &data_dir, Default::default())
             .unwrap_or_else(|e| fail(&format!("sink: {e}")));
         let (recorder, handle) = recorder::start_with_sink(
             RecorderOptions {

@@ -6,6 +6,9 @@
 //! `--workflow` only `<prefix>/workflow=<id>/` is listed (never the other workflows), and only
 //! the `date=` folders within `--since`/`--until` are listed for their objects. Every listing is
 //! delimiter-based (one folder level at a time); [`ListStats`] counts them.
+//!
+//! Label segments (`<prefix>/_labels/workflow=<id>/date=<day>/...`, [`layout::LABELS_DIR`])
+//! are never listed as records: [`Bucket::list_labels`] lists one workflow day of them.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,7 +24,7 @@ use object_store::{ClientConfigKey, ObjectStore, RetryConfig};
 
 use super::super::error::DatasetError;
 use super::stream;
-use super::BucketUrl;
+use super::url::BucketUrl;
 use crate::layout::{self, Compression};
 
 /// How long to wait for a connection to the store.
@@ -185,6 +188,8 @@ impl Bucket {
             for folder in folders {
                 match folder.filename().and_then(layout::parse_workflow_partition) {
                     Some(id) => workflows.push((id.to_owned(), folder.clone())),
+                    // The labels (read by `list_labels`), not records.
+                    None if folder.filename() == Some(layout::LABELS_DIR) => {}
                     None => stats.ignored.push(format!("{folder}/")),
                 }
             }
@@ -251,6 +256,47 @@ impl Bucket {
             })
             .collect();
         Ok((days, stats))
+    }
+
+    /// The label segments of `workflow`'s `date` (`<prefix>/_labels/workflow=<id>/date=<day>/`),
+    /// every instance's, by first-line time then sequence number. None there: an empty list.
+    pub fn list_labels(
+        &self,
+        workflow: &str,
+        date: NaiveDate,
+    ) -> Result<Vec<SegmentObject>, DatasetError> {
+        // A file:// store is rooted at its folder already.
+        let root = if !self.url.prefix.is_empty() && self.url.scheme != "file" {
+            ObjectPath::from(self.url.prefix.as_str()).child(layout::LABELS_DIR)
+        } else {
+            ObjectPath::from(layout::LABELS_DIR)
+        };
+        let folder = root
+            .child(layout::workflow_partition(workflow))
+            .child(layout::date_partition(date));
+        let mut stats = ListStats::default();
+        let objects = match self.list_level(Some(&folder), &mut stats) {
+            Ok((_, objects)) => objects,
+            Err(DatasetError::Bucket {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }) => Vec::new(),
+            Err(error) => return Err(error),
+        };
+        let mut out: Vec<SegmentObject> = objects
+            .into_iter()
+            .filter_map(|object| {
+                let (_, compression, order) = segment_name(&object.location)?;
+                Some(SegmentObject {
+                    key: object.location,
+                    size: object.size,
+                    compression,
+                    order,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.order, &a.key).cmp(&(b.order, &b.key)));
+        Ok(out)
     }
 
     /// One delimiter-based listing: the folders and the objects directly under `prefix`.

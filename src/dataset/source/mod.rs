@@ -20,12 +20,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use bucket::{Bucket, BucketDay, ListStats, Prune, SegmentObject};
-pub use url::BucketUrl;
+pub use url::{BucketUrl, SCHEMES};
 
 use super::error::DatasetError;
-
-/// URL schemes `--data-dir` reads as buckets.
-pub const SCHEMES: &[&str] = &["s3", "s3a", "file"];
 
 /// What one `--data-dir` value names.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,9 @@ use std::fmt;
 
 use super::super::error::DatasetError;
 
+/// URL schemes `--data-dir` reads as buckets.
+pub const SCHEMES: &[&str] = &["s3", "s3a", "file"];
+
 /// A bucket URL as given to `--data-dir`: `s3://<bucket>[/<prefix>]`. Never holds credentials
 /// (a URL with `user:password@` is refused), so it can be printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +32,7 @@ impl BucketUrl {
             reason: reason.to_owned(),
         };
         match scheme {
-            _ if super::SCHEMES.contains(&scheme) => {}
+            _ if SCHEMES.contains(&scheme) => {}
             "gs" => {
                 return Err(bad(
                     "gs:// is not built in; use Cloud Storage's S3 interoperability: \
@@ -40,7 +43,7 @@ impl BucketUrl {
             _ => {
                 return Err(bad(&format!(
                     "unsupported scheme {scheme:?} (supported: {})",
-                    super::SCHEMES.join(", ")
+                    SCHEMES.join(", ")
                 )))
             }
         }
