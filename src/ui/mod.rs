@@ -22,6 +22,7 @@ pub mod overview_data;
 pub mod page;
 pub mod query;
 pub mod records;
+pub mod state;
 pub mod summary;
 pub mod text;
 pub mod token;
@@ -34,37 +35,12 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use tokio::sync::{watch, Semaphore};
 
-use crate::admin::AdminState;
-use crate::config::Config;
+use crate::admin::state::AdminState;
 use crate::dataset::DatasetError;
 use auth::Csrf;
+pub use state::UiState;
 use summary::SummaryCache;
-
-/// What the pages read.
-pub struct UiState {
-    /// The data folders shown (`--data-dir`).
-    pub data_dirs: Vec<PathBuf>,
-    /// The config in force, when known.
-    pub config: Option<watch::Receiver<Arc<Config>>>,
-    /// File summaries and day labels.
-    pub cache: Arc<SummaryCache>,
-    /// One data read at a time.
-    pub reads: Arc<Semaphore>,
-}
-
-impl UiState {
-    /// The pages over `data_dirs`, showing `config`.
-    pub fn new(data_dirs: Vec<PathBuf>, config: Option<watch::Receiver<Arc<Config>>>) -> UiState {
-        UiState {
-            data_dirs,
-            config,
-            cache: Arc::new(SummaryCache::default()),
-            reads: Arc::new(Semaphore::new(1)),
-        }
-    }
-}
 
 /// The `/ui` routes (merged into the admin router, behind its auth layer).
 pub fn router() -> Router<Arc<AdminState>> {
