@@ -15,6 +15,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+mod circles_support;
+use circles_support::{scc, strip};
+
 /// Circles that other branches remove; empty this list once they are merged. An entry
 /// matches a found circle made of some of its files; an entry that no longer matches fails
 /// the test, so the list can only shrink.
@@ -54,80 +57,6 @@ struct Tree {
     reexports: HashMap<PathBuf, HashMap<String, ModPath>>,
 }
 
-/// Blanks comments, string and char literals (keeping newlines and byte offsets).
-fn strip(text: &str) -> String {
-    let b: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    let blank = |out: &mut String, s: &[char]| {
-        for &c in s {
-            match c {
-                '\n' => out.push('\n'),
-                // Same byte length, so offsets in the stripped text hold in the original.
-                _ => out.extend(std::iter::repeat(' ').take(c.len_utf8())),
-            }
-        }
-    };
-    while i < b.len() {
-        let rest = &b[i..];
-        let j = if rest.starts_with(&['/', '/']) {
-            i + rest.iter().position(|&c| c == '\n').unwrap_or(rest.len())
-        } else if rest.starts_with(&['/', '*']) {
-            let (mut depth, mut j) = (1, i + 2);
-            while j < b.len() && depth > 0 {
-                if b[j..].starts_with(&['/', '*']) {
-                    depth += 1;
-                    j += 2;
-                } else if b[j..].starts_with(&['*', '/']) {
-                    depth -= 1;
-                    j += 2;
-                } else {
-                    j += 1;
-                }
-            }
-            j
-        } else if b[i] == 'r'
-            && (i == 0 || !(b[i - 1].is_alphanumeric() || b[i - 1] == '_'))
-            && matches!(rest.get(1), Some('"' | '#'))
-        {
-            let hashes = rest[1..].iter().take_while(|&&c| c == '#').count();
-            if rest.get(1 + hashes) != Some(&'"') {
-                out.push(b[i]);
-                i += 1;
-                continue;
-            }
-            let mut close = vec!['"'];
-            close.extend(std::iter::repeat('#').take(hashes));
-            let from = i + 2 + hashes;
-            (from..b.len())
-                .find(|&k| b[k..].starts_with(&close))
-                .map_or(b.len(), |k| k + close.len())
-        } else if b[i] == '"' {
-            let mut j = i + 1;
-            while j < b.len() && b[j] != '"' {
-                j += if b[j] == '\\' { 2 } else { 1 };
-            }
-            j + 1
-        } else if b[i] == '\'' && rest.get(2) == Some(&'\'') {
-            i + 3
-        } else if b[i] == '\'' && rest.get(1) == Some(&'\\') {
-            i + 2
-                + rest[2..]
-                    .iter()
-                    .position(|&c| c == '\'')
-                    .map_or(0, |p| p + 1)
-        } else {
-            out.push(b[i]);
-            i += 1;
-            continue;
-        };
-        let j = j.min(b.len());
-        blank(&mut out, &b[i..j]);
-        i = j;
-    }
-    out
-}
-
 fn read(path: &Path) -> String {
     strip(&fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
@@ -137,7 +66,7 @@ fn inline_scopes(text: &str) -> Vec<(usize, usize, String)> {
     INLINE_MOD
         .captures_iter(text)
         .map(|c| {
-            let start = c.get(0).unwrap().end() - 1;
+            let start = c.get(0).expect("group 0 is the match").end() - 1;
             let mut depth = 0;
             let mut end = text.len();
             for (k, ch) in text[start..].char_indices() {
@@ -159,10 +88,13 @@ fn inline_scopes(text: &str) -> Vec<(usize, usize, String)> {
 }
 
 fn discover(tree: &mut Tree, path: PathBuf, modpath: ModPath) {
-    let raw = fs::read_to_string(&path).unwrap();
+    let raw = fs::read_to_string(&path).expect("a readable source file");
     let text = strip(&raw);
-    let dir = path.parent().unwrap().to_path_buf();
-    let base = path.file_name().unwrap().to_str().unwrap();
+    let dir = path.parent().expect("a file in a folder").to_path_buf();
+    let base = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("a UTF-8 file name");
     let own = if matches!(base, "mod.rs" | "lib.rs") {
         dir.clone()
     } else {
@@ -170,7 +102,7 @@ fn discover(tree: &mut Tree, path: PathBuf, modpath: ModPath) {
     };
     for c in MOD_DECL.captures_iter(&text) {
         let name = &c[1];
-        let before = raw[..c.get(0).unwrap().start()].trim_end();
+        let before = raw[..c.get(0).expect("group 0 is the match").start()].trim_end();
         let child = match PATH_ATTR.captures(before) {
             Some(p) => dir.join(&p[1]),
             None if own.join(format!("{name}.rs")).exists() => own.join(format!("{name}.rs")),
@@ -293,7 +225,7 @@ impl Tree {
         let mut found = Vec::new();
         let mut spans = Vec::new();
         for c in USE.captures_iter(&text) {
-            let whole = c.get(0).unwrap();
+            let whole = c.get(0).expect("group 0 is the match");
             spans.push(whole.range());
             let mut items = Vec::new();
             expand(&c[2], &[], &mut items);
@@ -302,70 +234,13 @@ impl Tree {
             }
         }
         for c in INLINE_PATH.captures_iter(&text) {
-            let m = c.get(1).unwrap();
+            let m = c.get(1).expect("one group");
             if !spans.iter().any(|s| s.contains(&m.start())) {
                 found.push((here(m.start()), segments(m.as_str()), false));
             }
         }
         found
     }
-}
-
-fn scc(adj: &BTreeMap<PathBuf, BTreeSet<PathBuf>>) -> Vec<BTreeSet<PathBuf>> {
-    // Kosaraju: order by finish time, then collect on the reversed graph.
-    let nodes: Vec<&PathBuf> = adj.keys().collect();
-    let mut seen = BTreeSet::new();
-    let mut order = Vec::new();
-    for &start in &nodes {
-        if !seen.insert(start.clone()) {
-            continue;
-        }
-        let mut stack = vec![(
-            start.clone(),
-            adj[start].iter().cloned().collect::<Vec<_>>(),
-        )];
-        while let Some((node, next)) = stack.last_mut() {
-            match next.pop() {
-                Some(n) if seen.insert(n.clone()) => {
-                    let more = adj
-                        .get(&n)
-                        .map(|s| s.iter().cloned().collect())
-                        .unwrap_or_default();
-                    stack.push((n, more));
-                }
-                Some(_) => {}
-                None => {
-                    order.push(node.clone());
-                    stack.pop();
-                }
-            }
-        }
-    }
-    let mut rev: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
-    for (a, bs) in adj {
-        for b in bs {
-            rev.entry(b.clone()).or_default().insert(a.clone());
-        }
-    }
-    let mut done = BTreeSet::new();
-    let mut out = Vec::new();
-    for node in order.into_iter().rev() {
-        if done.contains(&node) {
-            continue;
-        }
-        let mut comp = BTreeSet::new();
-        let mut todo = vec![node];
-        while let Some(n) = todo.pop() {
-            if done.insert(n.clone()) {
-                todo.extend(rev.get(&n).into_iter().flatten().cloned());
-                comp.insert(n);
-            }
-        }
-        if comp.len() > 1 {
-            out.push(comp);
-        }
-    }
-    out
 }
 
 /// The circles among `src/` files, as sorted lists of paths relative to the crate.
@@ -383,7 +258,7 @@ fn circles(root: &Path) -> Vec<Vec<String>> {
         for (here, item, public) in uses.iter().filter(|u| u.2) {
             let _ = public;
             if let Some(abs) = tree.absolute(here, item).filter(|a| !a.is_empty()) {
-                let name = abs.last().unwrap().clone();
+                let name = abs.last().expect("not empty").clone();
                 tree.reexports
                     .entry(file.clone())
                     .or_default()
@@ -403,7 +278,12 @@ fn circles(root: &Path) -> Vec<Vec<String>> {
             }
         }
     }
-    let rel = |p: &PathBuf| p.strip_prefix(&tree.root).unwrap().display().to_string();
+    let rel = |p: &PathBuf| {
+        p.strip_prefix(&tree.root)
+            .expect("under the root")
+            .display()
+            .to_string()
+    };
     scc(&adj)
         .iter()
         .map(|c| c.iter().map(rel).collect())
