@@ -5,7 +5,6 @@
 //! `--admin-token`, one layer over the whole router ([`crate::ui::auth::require`]) asks for
 //! the token on every route but `/healthz` and `/readyz`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -13,39 +12,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use metrics_exporter_prometheus::PrometheusHandle;
 
-/// Readiness, shared by the supervisor (which flips it) and the admin listener.
-#[derive(Debug, Default)]
-pub struct Readiness(AtomicBool);
+pub mod state;
 
-impl Readiness {
-    /// Marks the process ready (true) or draining / not started (false).
-    pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::Release);
-    }
-
-    /// Whether `/readyz` answers 200.
-    pub fn get(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-}
-
-/// What the admin endpoints read.
-pub struct AdminState {
-    /// Renders the metrics.
-    pub metrics: PrometheusHandle,
-    /// Readiness flag.
-    pub readiness: Arc<Readiness>,
-    /// The admin token's check and logins (`--admin-token`); `None`: everything open.
-    pub auth: Option<crate::ui::auth::Auth>,
-    /// What the data page reads: data folders, config in force, summary cache.
-    pub ui: crate::ui::UiState,
-    /// Labels, for `POST /api/labels`. Weak: it holds a recorder handle, and the recorder
-    /// drains only once the proxy's state (its owner) is gone, while this listener serves
-    /// to the very end.
-    pub labels: std::sync::Weak<crate::labels::Labels>,
-}
+pub use state::{AdminState, Readiness};
 
 /// The admin router.
 pub fn router(state: Arc<AdminState>) -> Router {
@@ -57,7 +27,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .merge(crate::ui::router())
         // Keep this layer last: it covers every route above it (and the 404 fallback).
         .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
+            state.auth.clone(),
             crate::ui::auth::require,
         ))
         .with_state(state)

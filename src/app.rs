@@ -310,7 +310,9 @@ async fn start_admin(
         metrics: handle,
         readiness: Arc::clone(readiness),
         labels,
-        auth: view.token.map(crate::ui::auth::Auth::new),
+        auth: view
+            .token
+            .map(|token| Arc::new(crate::ui::auth::Auth::new(token))),
         ui: crate::ui::UiState::new(view.data_dirs, Some(view.config)).with_bucket(view.sink),
     });
     if state.auth.is_none() && !addr.ip().is_loopback() {

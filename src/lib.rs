@@ -46,7 +46,7 @@ pub mod cli;
 pub mod config;
 pub mod dataset;
 pub mod demo;
-pub mod labels;
+pub(crate) mod labels;
 pub(crate) mod layout;
 pub(crate) mod logging;
 pub(crate) mod proxy;

@@ -11,7 +11,9 @@ use serde_json::{json, Value};
 
 use axum::http::StatusCode;
 use common::upstream::{controlled_sse, json_response, sse_events};
-use common::{client, free_port, one_workflow, FakeUpstream, Proxy};
+use common::{
+    client, eventually, eventually_async, free_port, lazily, one_workflow, FakeUpstream, Proxy,
+};
 
 /// Longest wait for a log line.
 const LIMIT: Duration = Duration::from_secs(20);
@@ -37,18 +39,13 @@ fn failures(proxy: &Proxy, kind: &str) -> Vec<Value> {
 
 /// Polls until a failure line of `kind` for which `matches` holds is logged.
 fn wait_failure(proxy: &Proxy, kind: &str, matches: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        if let Some(line) = failures(proxy, kind).into_iter().find(&matches) {
-            return line;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {kind} failure line:\n{}",
-            proxy.logs()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let logs = lazily(|| proxy.logs());
+    eventually(LIMIT, format!("a {kind} failure line"), || {
+        failures(proxy, kind)
+            .into_iter()
+            .find(&matches)
+            .ok_or(&logs)
+    })
 }
 
 fn start(upstream: &str, timeout: Option<f64>, extra: &[&str]) -> (Proxy, u16) {
@@ -123,20 +120,18 @@ async fn the_next_line_says_how_many_failures_were_not_logged() {
         None,
         &["--upstream-log-seconds", "1"],
     );
-    let deadline = Instant::now() + LIMIT;
     // Fail until a second line (after the 1 s window) counts the failures in between.
-    while !failures(&proxy, "refused")
-        .iter()
-        .any(|l| l["suppressed"].as_u64() > Some(0))
-    {
-        assert!(
-            Instant::now() < deadline,
-            "no suppressed count:\n{}",
-            proxy.logs()
-        );
+    eventually_async(LIMIT, "a line with a suppressed count", || async {
+        if failures(&proxy, "refused")
+            .iter()
+            .any(|l| l["suppressed"].as_u64() > Some(0))
+        {
+            return Ok(());
+        }
         assert_eq!(chat(port, false).await.status(), 502);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        Err(proxy.logs())
+    })
+    .await;
     assert_eq!(failures(&proxy, "refused")[0]["suppressed"], 0);
 }
 
@@ -199,8 +194,8 @@ fn a_reload_that_changes_nothing_logs_config_unchanged_at_info() {
     let upstream = FakeUpstream::start(common::upstream::openai_like);
     let (proxy, _) = start(&upstream.url, None, &[]);
     proxy.signal(libc::SIGHUP);
-    let deadline = Instant::now() + LIMIT;
-    loop {
+    let logs = lazily(|| proxy.logs());
+    let unchanged = eventually(LIMIT, "a \"Config unchanged\" line", || {
         let unchanged: Vec<Value> = log_lines(&proxy)
             .into_iter()
             .filter(|l| {
@@ -209,15 +204,15 @@ fn a_reload_that_changes_nothing_logs_config_unchanged_at_info() {
                     .is_some_and(|m| m.contains("Config unchanged"))
             })
             .collect();
-        if let Some(line) = unchanged.first() {
-            assert_eq!(line["level"], "INFO", "{line}");
-            assert_eq!(line["trigger"], "SIGHUP");
-            assert_eq!(unchanged.len(), 1, "one line per reload");
-            break;
+        if unchanged.is_empty() {
+            Err(&logs)
+        } else {
+            Ok(unchanged)
         }
-        assert!(Instant::now() < deadline, "no line:\n{}", proxy.logs());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    });
+    assert_eq!(unchanged[0]["level"], "INFO", "{}", unchanged[0]);
+    assert_eq!(unchanged[0]["trigger"], "SIGHUP");
+    assert_eq!(unchanged.len(), 1, "one line per reload");
 }
 
 #[test]

@@ -7,11 +7,11 @@ mod common;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use common::upstream::{chat_completion, json_response, openai_like};
-use common::{free_port, one_workflow, FakeUpstream, Proxy};
+use common::{check, eventually, free_port, one_workflow, FakeUpstream, Proxy};
 use serde_json::{json, Value};
 
 /// Longest any single wait of these tests may take before it counts as a failure.
@@ -116,14 +116,10 @@ fn metric(admin: u16, series: &str) -> f64 {
 
 /// Polls until `series` reaches `at_least`.
 fn wait_metric(admin: u16, series: &str, at_least: f64) {
-    let deadline = Instant::now() + PATIENCE;
-    while metric(admin, series) < at_least {
-        assert!(
-            Instant::now() < deadline,
-            "{series} never reached {at_least}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(PATIENCE, format!("{series} to reach {at_least}"), || {
+        let now = metric(admin, series);
+        check(now >= at_least, || format!("{now}"))
+    });
 }
 
 fn start(upstream: &str, args: &[&str]) -> (Proxy, u16, u16) {
@@ -150,14 +146,14 @@ fn holding_upstream() -> (FakeUpstream, Arc<tokio::sync::Semaphore>) {
 }
 
 fn wait_seen(upstream: &FakeUpstream, n: usize) {
-    let deadline = Instant::now() + PATIENCE;
-    while upstream.seen().len() < n {
-        assert!(
-            Instant::now() < deadline,
-            "the upstream never saw {n} requests"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(
+        PATIENCE,
+        format!("the upstream to see {n} requests"),
+        || {
+            let seen = upstream.seen().len();
+            check(seen >= n, || format!("{seen} seen"))
+        },
+    );
 }
 
 #[test]

@@ -8,10 +8,10 @@ mod common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::upstream::openai_like;
-use common::{free_port, one_workflow, FakeUpstream, Proxy};
+use common::{check, eventually, free_port, one_workflow, FakeUpstream, Proxy};
 
 /// Longest any wait of these tests may take before it counts as a failure.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -63,18 +63,14 @@ fn closed_by_server(mut stream: &TcpStream) -> bool {
 
 /// Polls until at least `n` of `streams` were closed by the server.
 fn wait_closed(streams: &[TcpStream], n: usize) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let closed = streams.iter().filter(|s| closed_by_server(s)).count();
-        if closed >= n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {closed} of {n} connections were closed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(
+        PATIENCE,
+        format!("{n} connections closed by the server"),
+        || {
+            let closed = streams.iter().filter(|s| closed_by_server(s)).count();
+            check(closed >= n, || format!("{closed} closed"))
+        },
+    );
 }
 
 /// Sends `request` on a new connection and reads the status line, failing if it takes
@@ -123,35 +119,19 @@ fn metric(admin: u16, series: &str) -> f64 {
 
 /// Polls until `series` reaches `at_least`.
 fn wait_metric(admin: u16, series: &str, at_least: f64) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    eventually(PATIENCE, format!("{series} to reach {at_least}"), || {
         let now = metric(admin, series);
-        if now >= at_least {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{series} never reached {at_least} (last seen {now})"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        check(now >= at_least, || format!("{now}"))
+    });
 }
 
 /// Polls until the only open connection is the scrape itself (the harness's start-up
 /// probes are closed), so that a test's own connections are the only ones holding slots.
 fn wait_settled(admin: u16) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    eventually(PATIENCE, "the start-up connections to close", || {
         let open = metric(admin, "micromodel_connections_open");
-        if open <= 1.0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "start-up connections never closed ({open} open)"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        check(open <= 1.0, || format!("{open} open"))
+    });
 }
 
 const EVICTED: &str = "micromodel_connections_closed_total{reason=\"evicted\"}";

@@ -192,7 +192,7 @@ pub enum ConfigError {
         /// The workflow id.
         workflow: String,
         /// What is wrong.
-        problem: super::client_keys::ClientKeyProblem,
+        problem: super::client_key_problem::ClientKeyProblem,
     },
     /// `--require-client-keys`, and a workflow on a non-loopback address has no `CLIENT_KEYS`.
     #[error("workflow {workflow:?} listens on {addr}, which is not a loopback address, and has no CLIENT_KEYS (--require-client-keys)")]
@@ -232,7 +232,7 @@ fn quote_all(ids: &[String]) -> String {
 fn suggestion_text(suggestion: &Option<&'static str>) -> String {
     match suggestion {
         Some(known) => format!("did you mean {known}?"),
-        None => format!("known fields: {}", super::model::FIELDS.join(", ")),
+        None => format!("known fields: {}", super::limits::FIELDS.join(", ")),
     }
 }
 

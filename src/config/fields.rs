@@ -1,7 +1,8 @@
 //! One validator per workflow field (§1). Each returns the typed value or one [`ConfigError`].
 
 use super::errors::ConfigError;
-use super::model::{ApiKey, MAX_TIMEOUT_SECONDS};
+use super::limits::MAX_TIMEOUT_SECONDS;
+use super::model::ApiKey;
 use super::node::Node;
 use super::upstream::normalise_api_host;
 use std::net::{IpAddr, Ipv4Addr};

@@ -4,10 +4,12 @@
 //! the first problem: every error is collected into [`ConfigErrors`], each naming the
 //! workflow and the field.
 
+mod client_key_problem;
 pub mod client_keys;
 mod error_masking;
 mod errors;
 mod fields;
+mod limits;
 mod model;
 mod node;
 mod recording;
@@ -22,10 +24,8 @@ mod tests;
 
 pub use client_keys::{ClientKey, ClientKeyProblem, ClientKeys};
 pub use errors::{ConfigError, ConfigErrors};
-pub use model::{
-    ApiKey, Config, LoadOptions, RecordMode, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN,
-    MAX_TIMEOUT_SECONDS,
-};
+pub use limits::{DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN, MAX_TIMEOUT_SECONDS};
+pub use model::{ApiKey, Config, LoadOptions, RecordMode, Workflow};
 pub use recording::SampleRate;
 pub use redact::{redact_userinfo, Redacted};
 

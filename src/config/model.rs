@@ -1,5 +1,5 @@
-//! The validated config and its limits: what [`parse`](super::parse) returns, and the
-//! constants the validation checks against.
+//! The validated config: what [`parse`](super::parse) returns (its limits are in
+//! [`super::limits`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::client_keys::ClientKeys;
 pub use super::recording::RecordMode;
 use crate::trust::redact::Redactor;
 
@@ -32,7 +33,7 @@ pub struct Workflow {
     /// `TIMEOUT_SECONDS`: time to response headers, and longest silence between chunks.
     pub timeout: Duration,
     /// `CLIENT_KEYS`: the callers let in (digests only); `None`: the workflow is open.
-    pub client_keys: Option<super::client_keys::ClientKeys>,
+    pub client_keys: Option<ClientKeys>,
     /// `RECORD`: all (default), none, or a sampled fraction of the answers.
     pub record: RecordMode,
     /// `RESPECT_STORE`: an explicit `"store": false` in a request skips its record.
@@ -69,9 +70,6 @@ impl fmt::Display for ApiKey {
     }
 }
 
-/// Default `TIMEOUT_SECONDS`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
-
 /// Options that come from the command line rather than the file.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadOptions {
@@ -91,22 +89,3 @@ impl Default for LoadOptions {
         }
     }
 }
-
-/// Every field a workflow may have, required ones first.
-pub const FIELDS: [&str; 9] = [
-    "OPENAI_API_HOST",
-    "PORT",
-    "API_KEY",
-    "HOST",
-    "TIMEOUT_SECONDS",
-    "CLIENT_KEYS",
-    "RECORD",
-    "RESPECT_STORE",
-    "REDACT",
-];
-
-/// Longest accepted workflow id, in characters.
-pub const MAX_ID_LEN: usize = 64;
-
-/// Largest accepted `TIMEOUT_SECONDS` (one week).
-pub const MAX_TIMEOUT_SECONDS: u64 = 7 * 24 * 60 * 60;

@@ -6,7 +6,7 @@
 //! one (`PORT_NUMBER` → `PORT`, longest wins); finally a small edit distance (`APIKEY` →
 //! `API_KEY`). Comparison ignores case and treats `-`, ` ` and `_` alike.
 
-use super::model::FIELDS;
+use super::limits::FIELDS;
 
 /// Names other OpenAI tools use for the same settings.
 const ALIASES: &[(&str, &str)] = &[

@@ -4,7 +4,8 @@
 use super::client_keys;
 use super::errors::{ConfigError, ConfigErrors};
 use super::fields;
-use super::model::{Config, LoadOptions, Workflow, DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN};
+use super::limits::{DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN};
+use super::model::{Config, LoadOptions, Workflow};
 use super::node::{repeated_keys, Node};
 use super::recording;
 use super::suggest::closest_field;
@@ -68,7 +69,7 @@ pub(crate) fn parse(
     }
     errors.extend(shared_ports(&ports));
     if opts.require_client_keys {
-        errors.extend(client_keys::unprotected(workflows.values()));
+        errors.extend(unprotected(workflows.values()));
     }
 
     if errors.is_empty() {
@@ -230,5 +231,17 @@ fn shared_ports(ports: &[(String, u16)]) -> Vec<ConfigError> {
         .into_iter()
         .filter(|(_, ids)| ids.len() > 1)
         .map(|(port, workflows)| ConfigError::DuplicatePort { port, workflows })
+        .collect()
+}
+
+/// `--require-client-keys`: one error per workflow bound to a non-loopback address (an
+/// unspecified one such as `0.0.0.0` included) without `CLIENT_KEYS`.
+fn unprotected<'a>(workflows: impl Iterator<Item = &'a Workflow>) -> Vec<ConfigError> {
+    workflows
+        .filter(|w| w.client_keys.is_none() && !w.addr.ip().to_canonical().is_loopback())
+        .map(|w| ConfigError::ClientKeysRequired {
+            workflow: w.id.clone(),
+            addr: w.addr,
+        })
         .collect()
 }

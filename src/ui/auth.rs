@@ -20,7 +20,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 
 use super::token::{random_hex, same, AdminToken};
-use crate::admin::AdminState;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "micromodel_session";
@@ -173,11 +172,11 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// (browser GETs of `/ui/`). Checks the CSRF token of cookie- and Basic-authenticated
 /// state-changing requests (403 when missing or wrong).
 pub async fn require(
-    State(state): State<Arc<AdminState>>,
+    State(auth): State<Option<Arc<Auth>>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(auth) = state.auth.as_ref() else {
+    let Some(auth) = auth.as_deref() else {
         return next.run(with_csrf(request, String::new())).await;
     };
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());

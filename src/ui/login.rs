@@ -11,7 +11,7 @@ use maud::html;
 
 use super::auth::{SESSION_COOKIE, SESSION_TTL};
 use super::page::{respond, shell, Tab};
-use crate::admin::AdminState;
+use crate::admin::state::AdminState;
 
 /// The form's fields (and `?next=` of the GET).
 #[derive(Debug, Default, serde::Deserialize)]

@@ -30,6 +30,7 @@ pub mod page;
 pub mod query;
 pub mod records;
 pub mod source;
+pub mod state;
 pub mod summary;
 pub mod text;
 pub mod token;
@@ -42,64 +43,30 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use tokio::sync::{watch, Semaphore};
 
-use crate::admin::AdminState;
-use crate::config::Config;
+use crate::admin::state::AdminState;
 use crate::dataset::DatasetError;
 use auth::Csrf;
+pub use state::UiState;
 use summary::SummaryCache;
 
-/// What the pages read.
-pub struct UiState {
-    /// The data folders shown (`--data-dir`).
-    pub data_dirs: Vec<PathBuf>,
-    /// The config in force, when known.
-    pub config: Option<watch::Receiver<Arc<Config>>>,
-    /// File summaries and day labels.
-    pub cache: Arc<SummaryCache>,
-    /// One data read at a time.
-    pub reads: Arc<Semaphore>,
-    /// The sink's bucket (`serve --sink`), readable with `?source=bucket`.
-    pub bucket: Option<Arc<bucket::BucketView>>,
-}
-
-impl UiState {
-    /// The pages over `data_dirs`, showing `config`.
-    pub fn new(data_dirs: Vec<PathBuf>, config: Option<watch::Receiver<Arc<Config>>>) -> UiState {
-        UiState {
-            data_dirs,
-            config,
-            cache: Arc::new(SummaryCache::default()),
-            reads: Arc::new(Semaphore::new(1)),
-            bucket: None,
-        }
+/// The bucket pages' reading, when `source` is `bucket`; `Err`: no bucket configured.
+fn bucket_reading(ui: &UiState, source: &str) -> Option<Result<bucket_pages::Reading, Response>> {
+    if source != "bucket" {
+        return None;
     }
-
-    /// Also shows the sink's bucket `sink` (a `--sink` URL), when given.
-    pub fn with_bucket(mut self, sink: Option<String>) -> UiState {
-        self.bucket = sink.map(|url| Arc::new(bucket::BucketView::new(url)));
-        self
-    }
-
-    /// The bucket pages' reading, when `source` is `bucket`; `Err`: no bucket configured.
-    fn bucket_reading(&self, source: &str) -> Option<Result<bucket_pages::Reading, Response>> {
-        if source != "bucket" {
-            return None;
-        }
-        Some(match &self.bucket {
-            Some(view) => Ok(bucket_pages::Reading {
-                view: Arc::clone(view),
-                reads: Arc::clone(&self.reads),
-                local: self.data_dirs.clone(),
-                cache: Arc::clone(&self.cache),
-            }),
-            None => Err(page::error_page(
-                StatusCode::NOT_FOUND,
-                "no bucket: serve runs without --sink",
-            )),
-        })
-    }
+    Some(match &ui.bucket {
+        Some(view) => Ok(bucket_pages::Reading {
+            view: Arc::clone(view),
+            reads: Arc::clone(&ui.reads),
+            local: ui.data_dirs.clone(),
+            cache: Arc::clone(&ui.cache),
+        }),
+        None => Err(page::error_page(
+            StatusCode::NOT_FOUND,
+            "no bucket: serve runs without --sink",
+        )),
+    })
 }
 
 /// The `/ui` routes (merged into the admin router, behind its auth layer).
@@ -157,7 +124,7 @@ async fn overview_page(
     Query(range): Query<overview::Range>,
 ) -> Response {
     let (since, until) = range.days();
-    match state.ui.bucket_reading(&range.source) {
+    match bucket_reading(&state.ui, &range.source) {
         Some(Ok(reading)) => return reading.overview(since, until, &csrf(csrf_token)).await,
         Some(Err(response)) => return response,
         None => {}
@@ -177,7 +144,7 @@ async fn records_page(
     csrf_token: Option<Extension<Csrf>>,
     Query(filter): Query<query::Filter>,
 ) -> Response {
-    match state.ui.bucket_reading(&filter.source) {
+    match bucket_reading(&state.ui, &filter.source) {
         Some(Ok(reading)) => return reading.list(filter, &csrf(csrf_token)).await,
         Some(Err(response)) => return response,
         None => {}
@@ -226,7 +193,7 @@ async fn record_page(
         object: (at.source == "bucket").then_some(at.object),
         line,
     };
-    match state.ui.bucket_reading(&at.source) {
+    match bucket_reading(&state.ui, &at.source) {
         Some(Ok(reading)) => return reading.record(place, &csrf(csrf_token)).await,
         Some(Err(response)) => return response,
         None => {}

@@ -15,7 +15,7 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::free_port;
 
@@ -162,27 +162,24 @@ impl Seaweed {
     /// Polls (at most 60 s) until a signed listing of the bucket answers 200; `Err(the log)`
     /// when weed exited first.
     fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if self
-                .curl(&[&format!("{}?list-type=2&max-keys=1", self.url(""))])
-                .is_ok()
-            {
-                return Ok(());
-            }
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    self.child = None;
-                    return Err(format!("({status})\n{}", self.log()));
+        // Ok(Ok): ready; Ok(Err): weed exited (the caller retries on fresh ports); Err: not yet.
+        super::eventually(
+            Duration::from_secs(60),
+            "SeaweedFS to list the bucket",
+            || {
+                let listing = format!("{}?list-type=2&max-keys=1", self.url(""));
+                if self.curl(&[&listing]).is_ok() {
+                    return Ok(Ok(()));
                 }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "SeaweedFS not ready after 60 s:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+                if let Some(child) = self.child.as_mut() {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        self.child = None;
+                        return Ok(Err(format!("({status})\n{}", self.log())));
+                    }
+                }
+                Err(self.log())
+            },
+        )
     }
 
     /// The store's own log.
@@ -243,11 +240,14 @@ impl Seaweed {
     /// Starts the store again on the same ports and data (waiting for its ports to be free).
     pub fn restart(&mut self) {
         self.stop();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !self.ports.iter().all(|p| port_is_free(*p)) {
-            assert!(Instant::now() < deadline, "SeaweedFS ports still taken");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        super::eventually(
+            Duration::from_secs(30),
+            "the SeaweedFS ports to be free",
+            || {
+                let free = self.ports.iter().all(|p| port_is_free(*p));
+                super::check(free, || format!("{:?} still taken", self.ports))
+            },
+        );
         self.spawn(&weed().expect("weed was found at start"));
     }
 

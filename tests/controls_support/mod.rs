@@ -4,13 +4,13 @@
 
 #![allow(dead_code)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use serde_json::{json, Value};
 
 use crate::common::upstream::{openai_like, sse_events, sse_response};
-use crate::common::{client, free_port, Proxy, Seen};
+use crate::common::{check, client, eventually_async, free_port, Proxy, Seen};
 
 /// A chat request with one user message.
 pub fn chat(content: &str) -> Value {
@@ -47,18 +47,17 @@ pub fn skipped(workflow: &'static str, reason: &'static str) -> [(&'static str, 
 
 /// Polls until `name{labels}` is exactly `want` (at most 15 s; never a performance bound).
 pub async fn wait_metric(admin: u16, name: &str, labels: &[(&str, &str)], want: f64) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    let what = format!("{name}{labels:?} to be {want}");
+    eventually_async(Duration::from_secs(15), what, || async {
         let value = metric(admin, name, labels).await;
-        if value == want {
-            return;
-        }
+        // A count past `want` will not come back down: fail now, not at the deadline.
         assert!(
-            value < want && Instant::now() < deadline,
+            value <= want,
             "{name}{labels:?} is {value}, expected {want}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        check(value == want, || format!("{value}"))
+    })
+    .await;
 }
 
 /// Starts the proxy on `config` with an admin listener; returns it and the admin port.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::client;
+use crate::common::{client, eventually};
 
 /// Longest wait for the demo's banner.
 pub const START: Duration = Duration::from_secs(30);
@@ -118,22 +118,17 @@ impl Demo {
 
     /// Polls until the printed data file has `n` records (at most 10 s).
     pub fn wait_records(&self, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        let what = format!("{n} records in {}", self.record_file.display());
+        let records = eventually(Duration::from_secs(10), what, || {
             let records = records_of(&self.record_file);
             if records.len() >= n {
-                assert_eq!(records.len(), n, "more records than expected");
-                return records;
+                Ok(records)
+            } else {
+                Err(format!("{} records:\n{}", records.len(), self.logs()))
             }
-            assert!(
-                Instant::now() < deadline,
-                "expected {n} records in {}, have {}:\n{}",
-                self.record_file.display(),
-                records.len(),
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        });
+        assert_eq!(records.len(), n, "more records than expected");
+        records
     }
 
     pub fn logs(&self) -> String {
@@ -145,14 +140,9 @@ impl Demo {
         let mut child = self.child.take().expect("running");
         let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a positive pid");
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("kill failed");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "demo did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        eventually(Duration::from_secs(60), "the demo to stop", || {
+            child.try_wait().expect("try_wait").ok_or("still running")
+        })
     }
 }
 

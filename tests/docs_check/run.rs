@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[allow(dead_code)]
+#[path = "../common/eventually.rs"]
+mod eventually;
+use eventually::{check, eventually};
+
 /// Longest a block may run.
 const BLOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest the demo may take to bind its ports.
@@ -119,18 +124,13 @@ impl Demo {
             port,
             admin,
         };
-        let deadline = Instant::now() + DEMO_START_TIMEOUT;
-        while TcpStream::connect(("127.0.0.1", port)).is_err()
-            || TcpStream::connect(("127.0.0.1", admin)).is_err()
-        {
-            let exited = demo.child.try_wait().expect("poll the demo").is_some();
-            assert!(
-                !exited && Instant::now() < deadline,
-                "micromodel demo did not start:\n{}",
-                demo.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        eventually(DEMO_START_TIMEOUT, "micromodel demo to listen", || {
+            let exited = demo.child.try_wait().expect("poll the demo");
+            assert!(exited.is_none(), "micromodel demo exited:\n{}", demo.log());
+            let up = TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && TcpStream::connect(("127.0.0.1", admin)).is_ok();
+            check(up, || demo.log())
+        });
         demo
     }
 
@@ -139,12 +139,12 @@ impl Demo {
     }
 
     /// Waits until every 2xx answer of a recorded endpoint has been written or counted as
-    /// dropped. Gives up quietly at the deadline: the block then says what is missing.
+    /// dropped, so that the next block sees every record; fails the test at the deadline.
     pub fn settle(&self) {
-        let deadline = Instant::now() + SETTLE_TIMEOUT;
-        while Instant::now() < deadline {
+        let what = "every recorded answer written or dropped";
+        eventually(SETTLE_TIMEOUT, what, || {
             let Some(metrics) = http_get(self.admin, "/metrics") else {
-                return;
+                return Err(format!("/metrics does not answer:\n{}", self.log()));
             };
             let (mut answered, mut kept) = (0.0, 0.0);
             for line in metrics.lines().filter(|l| !l.starts_with('#')) {
@@ -167,11 +167,10 @@ impl Demo {
                     kept += value;
                 }
             }
-            if kept >= answered {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            check(kept >= answered, || {
+                format!("{answered} answered, {kept} kept")
+            })
+        });
     }
 }
 

@@ -12,9 +12,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-mod problem;
-
-pub use problem::ClientKeyProblem;
+pub use super::client_key_problem::ClientKeyProblem;
 
 use super::errors::ConfigError;
 use super::node::{repeated_keys, Node};
@@ -318,18 +316,4 @@ fn parse_hex(hex: &str) -> Result<[u8; 32], String> {
             .map_err(|_| "it contains a character that is not a hex digit".to_owned())?;
     }
     Ok(out)
-}
-
-/// `--require-client-keys`: one error per workflow bound to a non-loopback address (an
-/// unspecified one such as `0.0.0.0` included) without `CLIENT_KEYS`.
-pub(crate) fn unprotected<'a>(
-    workflows: impl Iterator<Item = &'a super::Workflow>,
-) -> Vec<ConfigError> {
-    workflows
-        .filter(|w| w.client_keys.is_none() && !w.addr.ip().to_canonical().is_loopback())
-        .map(|w| ConfigError::ClientKeysRequired {
-            workflow: w.id.clone(),
-            addr: w.addr,
-        })
-        .collect()
 }
