@@ -943,7 +943,7 @@ async fn upstream_silent_past_the_timeout_ends_the_stream_with_an_error_event() 
     // (docs/labels.md), longer than the 0.5 s of silence allowed here.
     let request = post(port, "/v1/chat/completions", &chat_request("Hi", true)).send();
     let (mut response, mut handle) = tokio::join!(async { request.await.expect("send") }, async {
-        let mut handle = next_handle(&mut handles).await;
+        let handle = next_handle(&mut handles).await;
         handle.send(sent.clone());
         handle
     });
