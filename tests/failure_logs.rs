@@ -168,10 +168,13 @@ async fn a_broken_or_silent_body_is_logged_with_the_status_already_sent() {
         "choices": [{"index": 0, "delta": {"content": "Par"}, "finish_reason": null}]});
     let event = sse_events(&[chunk])[0].clone();
 
-    let response = chat(port, true).await;
-    assert_eq!(response.status(), 200);
+    // The event is sent without waiting for the client to have the head: the proxy holds a
+    // stream's head up to a second for its first event, as long as the silence allowed here.
+    let pending = tokio::spawn(chat(port, true));
     let handle = handles.recv().await.expect("stream");
     handle.send(event.clone());
+    let response = pending.await.expect("join");
+    assert_eq!(response.status(), 200);
     handle.fail();
     let _ = response.bytes().await;
     let line = wait_failure(&proxy, "broken_body", |_| true);
@@ -179,9 +182,10 @@ async fn a_broken_or_silent_body_is_logged_with_the_status_already_sent() {
     assert_eq!(line["workflow"], "w");
 
     // Headers and one chunk, then silence past TIMEOUT_SECONDS.
-    let response = chat(port, true).await;
+    let pending = tokio::spawn(chat(port, true));
     let handle = handles.recv().await.expect("stream");
     handle.send(event);
+    let response = pending.await.expect("join");
     let _ = response.bytes().await;
     let line = wait_failure(&proxy, "idle_timeout", |_| true);
     assert_eq!(line["status"], 200);

@@ -1,18 +1,27 @@
 //! The `x-micromodel-request-id` header (docs/labels.md) through the real binary: the
-//! record's `request_id` on the non-streamed answers of every recorded endpoint (streams pass
-//! their head on at once while `HOLD_STREAM_HEADS` is off), the bytes the client receives unchanged.
+//! record's `request_id` on the answers of every recorded endpoint, streamed (the id of the
+//! first event) or not, the bytes the client receives unchanged; a stream whose first event
+//! does not come in time gets its head without the header and goes on.
 
 mod common;
+
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
 use axum::response::Response;
 use common::dialects::{dialect_upstream, fixture};
-use common::upstream::{json_response, sse_events, sse_response, Seen};
+use common::upstream::{controlled_sse, json_response, sse_events, sse_response, Seen};
 use common::{client, free_port, one_workflow, FakeUpstream, Proxy};
 use serde_json::{json, Value};
 
 const HEADER: &str = "x-micromodel-request-id";
+
+/// How long the proxy holds a stream's head for its first event (docs/labels.md).
+const STREAM_HOLD: Duration = Duration::from_millis(1000);
+
+/// Longest wait for anything that should happen (a noisy machine must never hit it).
+const LIMIT: Duration = Duration::from_secs(20);
 
 fn chat_chunk(delta: Value, finish: Option<&str>) -> Value {
     json!({"id": "chatcmpl-s1", "object": "chat.completion.chunk", "created": 1, "model": "m",
@@ -25,7 +34,8 @@ fn completion_chunk(text: &str, finish: Option<&str>) -> Value {
 }
 
 /// The bytes the upstream sends for a request: the dialect fixtures (named by `x-fixture`),
-/// or chat / completions streams built here (with a leading comment when `x-comment` is set).
+/// or chat / completions streams built here (with a leading comment when `x-comment` is set,
+/// a leading event without `id` when `x-no-id` is set).
 fn upstream_bytes(seen: &Seen) -> Option<Vec<u8>> {
     let fixture = seen.headers.get("x-fixture").is_some_and(|v| !v.is_empty());
     if seen.json()["stream"] != json!(true) || fixture {
@@ -44,6 +54,12 @@ fn upstream_bytes(seen: &Seen) -> Option<Vec<u8>> {
         ])
     };
     let mut text = events.concat();
+    if seen.headers.contains_key("x-no-id") {
+        text.insert_str(
+            0,
+            "data: {\"object\":\"chat.completion.chunk\",\"choices\":[]}\n\n",
+        );
+    }
     if seen.headers.contains_key("x-comment") {
         text.insert_str(0, ": keep-alive\n\n");
     }
@@ -64,13 +80,18 @@ async fn upstream(seen: Seen) -> Response {
 }
 
 /// What the upstream sent for `path` with these settings, to compare with what came through.
-fn expected(path: &str, fixture_name: Option<&str>, stream: bool, comment: bool) -> Vec<u8> {
+fn expected(
+    path: &str,
+    fixture_name: Option<&str>,
+    stream: bool,
+    flags: &[&'static str],
+) -> Vec<u8> {
     if let Some(name) = fixture_name {
         return fixture(&format!("{name}.{}", if stream { "sse" } else { "json" }));
     }
     let mut headers = axum::http::HeaderMap::new();
-    if comment {
-        headers.insert("x-comment", "1".parse().expect("value"));
+    for flag in flags {
+        headers.insert(*flag, "1".parse().expect("value"));
     }
     let body = json!({"stream": stream});
     let seen = Seen {
@@ -140,25 +161,19 @@ async fn every_recorded_endpoint_names_its_record_streamed_or_not() {
                 .headers()
                 .get(HEADER)
                 .map(|v| v.to_str().expect("ascii").to_owned());
-            if stream {
-                // Streams pass their head on at once (HOLD_STREAM_HEADS is off).
-                assert!(header.is_none(), "{path}: {header:?}");
-            }
             let bytes = response.bytes().await.expect("body");
             let id = if stream { stream_id } else { json_id };
             n += 1;
             let records = proxy.wait_records("w", n);
             assert_eq!(records[n - 1]["request_id"], id, "{path} stream={stream}");
-            if !stream {
-                assert_eq!(header.as_deref(), Some(id), "{path}");
-            }
+            assert_eq!(header.as_deref(), Some(id), "{path} stream={stream}");
             let sent = if fixture_name.is_none() && !stream {
                 // openai_like's answers: compare as JSON (its serialisation is the test's).
                 let got: Value = serde_json::from_slice(&bytes).expect("json");
                 assert_eq!(got["id"], id);
                 continue;
             } else {
-                expected(path, fixture_name, stream, false)
+                expected(path, fixture_name, stream, &[])
             };
             assert_eq!(
                 &bytes[..],
@@ -167,6 +182,16 @@ async fn every_recorded_endpoint_names_its_record_streamed_or_not() {
             );
         }
     }
+}
+
+/// A streamed chat request with the given `x-*` flags for the upstream.
+async fn stream_with(port: u16, flags: &[&str]) -> reqwest::Response {
+    let body = r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}"#;
+    let mut request = client().post(format!("{}/v1/chat/completions", Proxy::url(port)));
+    for flag in flags {
+        request = request.header(*flag, "1");
+    }
+    request.body(body).send().await.expect("send")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,38 +207,96 @@ async fn no_header_without_an_id_in_the_first_event_or_for_upstream_errors() {
     });
     let port = free_port();
     let proxy = Proxy::start(&one_workflow("w", &upstream.url, port, ""), &[]);
-    let body = r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}"#;
-    let response = client()
-        .post(format!("{}/v1/chat/completions", Proxy::url(port)))
-        .header("x-comment", "1")
-        .body(body)
-        .send()
-        .await
-        .expect("send");
+
+    // A keep-alive comment is no event: the id is that of the first event after it.
+    let response = stream_with(port, &["x-comment"]).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()[HEADER],
+        "chatcmpl-s1",
+        "past the comment"
+    );
+    let bytes = response.bytes().await.expect("body");
+    let sent = expected("/v1/chat/completions", None, true, &["x-comment"]);
+    assert_eq!(&bytes[..], &sent[..], "bytes unchanged");
+    assert_eq!(proxy.wait_records("w", 1)[0]["request_id"], "chatcmpl-s1");
+
+    // The first event has no id: no header, the stream and its record as ever.
+    let response = stream_with(port, &["x-comment", "x-no-id"]).await;
     assert_eq!(response.status(), 200);
     assert!(
         response.headers().get(HEADER).is_none(),
-        "a comment is the first event"
+        "the first event has no id"
     );
     let bytes = response.bytes().await.expect("body");
-    let sent = expected("/v1/chat/completions", None, true, true);
+    let sent = expected(
+        "/v1/chat/completions",
+        None,
+        true,
+        &["x-comment", "x-no-id"],
+    );
     assert_eq!(&bytes[..], &sent[..], "bytes unchanged");
     assert_eq!(
-        proxy.wait_records("w", 1)[0]["request_id"],
+        proxy.wait_records("w", 2)[1]["request_id"],
         "chatcmpl-s1",
         "still recorded"
     );
 
-    let response = client()
-        .post(format!("{}/v1/chat/completions", Proxy::url(port)))
-        .header("x-fail", "1")
-        .body(body)
-        .send()
-        .await
-        .expect("send");
+    let response = stream_with(port, &["x-fail"]).await;
     assert_eq!(response.status(), 429);
     assert!(
         response.headers().get(HEADER).is_none(),
         "not a recorded answer"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_silent_after_its_head_gets_the_head_at_the_limit_without_the_header() {
+    let (upstream, mut handles) = controlled_sse();
+    let port = free_port();
+    let proxy = Proxy::start(&one_workflow("w", &upstream.url, port, ""), &[]);
+    let started = Instant::now();
+    // The upstream sends its head and no byte more until the client has the head.
+    let mut response = stream_with(port, &[]).await;
+    let waited = started.elapsed();
+    let mut handle = tokio::time::timeout(LIMIT, handles.recv())
+        .await
+        .expect("the upstream has the request")
+        .expect("upstream running");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get(HEADER).is_none(), "no event yet");
+    assert!(
+        waited >= STREAM_HOLD,
+        "the head was held for the first event up to the limit: {waited:?}"
+    );
+
+    // The stream goes on as if nothing was held.
+    let mut got = Vec::new();
+    for event in sse_events(&[
+        chat_chunk(json!({"role": "assistant", "content": ""}), None),
+        chat_chunk(json!({"content": "late"}), None),
+        chat_chunk(json!({}), Some("stop")),
+    ]) {
+        assert!(handle.send(event.clone()));
+        got.extend_from_slice(event.as_bytes());
+        let mut read = Vec::new();
+        while read.len() < event.len() {
+            let chunk = tokio::time::timeout(LIMIT, response.chunk())
+                .await
+                .expect("the event in time")
+                .expect("read")
+                .expect("not the end");
+            read.extend_from_slice(&chunk);
+        }
+        assert_eq!(read, event.as_bytes(), "each event as it was sent");
+    }
+    handle.end();
+    let rest = tokio::time::timeout(LIMIT, response.bytes())
+        .await
+        .expect("the end in time")
+        .expect("body");
+    assert!(rest.is_empty());
+    let record = &proxy.wait_records("w", 1)[0];
+    assert_eq!(record["request_id"], "chatcmpl-s1");
+    assert_eq!(record["messages"][1]["content"], "late");
 }

@@ -157,12 +157,16 @@ fn full_sse(events: Vec<String>) -> Response {
 /// controlled upstream, which must be the only record of `w`.
 async fn barrier(proxy: &Proxy, port: u16, handles: &mut UnboundedReceiver<StreamHandle>) {
     let request = post(port, "/v1/chat/completions", &chat_request("barrier", true)).send();
-    let (response, mut handle) = tokio::join!(
-        async { request.await.expect("send the barrier") },
-        next_handle(handles)
-    );
-    handle.send(sse_events(&text_chunks("chatcmpl-barrier", &["ok"])).concat());
-    handle.end();
+    // The answer is sent once the upstream has the request, without waiting for the client to
+    // have the head, which the proxy holds up to a second for the first event (longer than
+    // the 0.5 s of silence some tests allow).
+    let (response, _handle) =
+        tokio::join!(async { request.await.expect("send the barrier") }, async {
+            let mut handle = next_handle(handles).await;
+            handle.send(sse_events(&text_chunks("chatcmpl-barrier", &["ok"])).concat());
+            handle.end();
+            handle
+        });
     let mut response = response;
     read_to_end(&mut response).await.expect("barrier body");
     assert_barrier_only(proxy);
@@ -932,14 +936,17 @@ async fn upstream_error_event_cut_or_abort_is_passed_on_and_not_recorded() {
 async fn upstream_silent_past_the_timeout_ends_the_stream_with_an_error_event() {
     let (upstream, mut handles) = controlled_sse();
     let (proxy, port) = start_proxy(&upstream.url, Some(0.5));
-    let mut response = post(port, "/v1/chat/completions", &chat_request("Hi", true))
-        .send()
-        .await
-        .expect("send");
-    let mut handle = next_handle(&mut handles).await;
     let events = sse_events(&text_chunks("chatcmpl-stall", &["Never", " ends"]));
     let sent = format!("{}{}", events[0], events[1]);
-    handle.send(sent.clone());
+    // The two events are sent as soon as the upstream has the request, not after the client
+    // has the head: the proxy holds a stream's head up to a second for its first event
+    // (docs/labels.md), longer than the 0.5 s of silence allowed here.
+    let request = post(port, "/v1/chat/completions", &chat_request("Hi", true)).send();
+    let (mut response, mut handle) = tokio::join!(async { request.await.expect("send") }, async {
+        let handle = next_handle(&mut handles).await;
+        handle.send(sent.clone());
+        handle
+    });
     // ...and nothing more: the proxy gives up after 0.5 s of silence.
     let got = read_to_end(&mut response)
         .await

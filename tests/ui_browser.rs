@@ -1,8 +1,9 @@
 //! The data page in a real browser: headless Chromium over WebDriver (`chromedriver`, Debian's
 //! `chromium` + `chromium-driver`, installed by `.ci/run`). Logs in, checks the overview's
-//! numbers against the records, searches, opens a record, clicks **good**, and finds the label
-//! in `labels.jsonl` and in `micromodel export --label good`. A screenshot of each page goes to
-//! `target/ui-screenshots/`. Skips (saying so) only when Chromium or its driver is missing.
+//! numbers against the records, searches, opens a record, clicks **good** with a note and tags,
+//! and finds the label in `labels.jsonl`, in `micromodel export --label good` and `--tag T`, and
+//! back in the page. A screenshot of each page goes to `target/ui-screenshots/`. Skips (saying
+//! so) only when Chromium or its driver is missing.
 
 mod common;
 mod ui_support;
@@ -251,12 +252,22 @@ async fn the_data_page_in_a_real_browser() {
     assert!(client.find(Locator::Css("details.reasoning")).await.is_ok());
     shot(&client, "6-record-chat").await;
 
-    // good: reaches labels.jsonl and export --label good.
+    // good, with a note and tags: reaches labels.jsonl, export --label good and --tag.
     client
         .find(Locator::Css("#label-note"))
         .await
         .unwrap()
         .send_keys("escaped nicely")
+        .await
+        .unwrap();
+    let tags_field = client.find(Locator::Css("#label-tags")).await.unwrap();
+    assert_eq!(
+        tags_field.prop("value").await.unwrap().as_deref(),
+        Some(""),
+        "no tags yet"
+    );
+    tags_field
+        .send_keys(" tone, <i>odd</i>,, tone")
         .await
         .unwrap();
     client
@@ -279,14 +290,48 @@ async fn the_data_page_in_a_real_browser() {
         .find(|p| p.is_file())
         .expect("a labels.jsonl");
     let labels = std::fs::read_to_string(&labels_file).unwrap();
-    assert!(
-        labels.contains(&request_id) && labels.contains("\"good\""),
-        "{labels}"
+    let line: Value = serde_json::from_str(labels.lines().last().expect("a label line"))
+        .unwrap_or_else(|e| panic!("{e}: {labels}"));
+    assert_eq!(line["request_id"], request_id.as_str(), "{labels}");
+    assert_eq!(line["label"], "good");
+    assert_eq!(line["note"], "escaped nicely");
+    assert_eq!(
+        line["tags"],
+        json!(["tone", "<i>odd</i>"]),
+        "trimmed, no empty ones, each once"
     );
-    export_by_label(&running.proxy.data_dir);
-    // Reloaded, the page shows the label.
+    let data_dir = &running.proxy.data_dir;
+    for filter in [
+        ["--label", "good"],
+        ["--tag", "tone"],
+        ["--tag", "<i>odd</i>"],
+    ] {
+        let exported = export(data_dir, &filter);
+        assert_eq!(exported.lines().count(), 1, "{filter:?}: {exported}");
+        assert!(exported.contains("__xss"), "{filter:?}: {exported}");
+    }
+    assert_eq!(
+        export(data_dir, &["--tag", "odd"]),
+        "",
+        "a tag is matched whole"
+    );
+    // Reloaded, the page shows the label and its tags, as text.
     client.refresh().await.unwrap();
     assert_eq!(text_of(&client, "#label-current").await, "good");
+    let tags_field = client.find(Locator::Css("#label-tags")).await.unwrap();
+    assert_eq!(
+        tags_field.prop("value").await.unwrap().as_deref(),
+        Some("tone, <i>odd</i>")
+    );
+    assert!(
+        client
+            .find_all(Locator::Css("#labeller i"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "a tag is text, not markup"
+    );
+    shot(&client, "7b-labelled-reloaded").await;
 
     client.goto(&format!("{admin}/ui/live")).await.unwrap();
     assert_eq!(text_of(&client, "#generation").await, "1");
@@ -294,35 +339,19 @@ async fn the_data_page_in_a_real_browser() {
     client.close().await.unwrap();
 }
 
-/// `micromodel export --label good` gives the one record labelled good. `--label` comes with
-/// the labels work's export filters; until those are in the binary this says so loudly.
-fn export_by_label(data_dir: &std::path::Path) {
-    let help = Command::new(env!("CARGO_BIN_EXE_micromodel"))
-        .args(["export", "--help"])
-        .output()
-        .expect("run micromodel export");
-    if !String::from_utf8_lossy(&help.stdout).contains("--label") {
-        eprintln!("NOT CHECKED: `export --label good` (this build's export has no --label yet)");
-        return;
-    }
+/// What `micromodel export --format openai` with `filter` writes for `data_dir`.
+fn export(data_dir: &std::path::Path, filter: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_micromodel"))
-        .args([
-            "export",
-            "--label",
-            "good",
-            "--format",
-            "openai",
-            "--data-dir",
-        ])
+        .arg("export")
+        .args(filter)
+        .args(["--format", "openai", "--data-dir"])
         .arg(data_dir)
         .output()
         .expect("run micromodel export");
-    let exported = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "{}",
+        "{filter:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(exported.lines().count(), 1, "{exported}");
-    assert!(exported.contains("__xss"), "{exported}");
+    String::from_utf8(out.stdout).expect("utf-8")
 }

@@ -18,10 +18,12 @@ pub(super) enum Found {
 }
 
 /// Looks at the first bytes of an SSE stream: the first event (ended by a blank line) is
-/// where the id is, or it is absent.
+/// where the id is, or it is absent. A block without `data:` (a `: keep-alive` comment, as
+/// some gateways send while the model starts) is no event (the SSE rules dispatch nothing for
+/// it) and is looked past.
 pub(super) fn in_first_event(buf: &[u8]) -> Found {
     let mut data: Vec<u8> = Vec::new();
-    let mut started = false;
+    let mut has_data = false;
     let mut rest = buf;
     loop {
         // One complete line (ended by CRLF, LF or CR), or wait for more.
@@ -29,7 +31,7 @@ pub(super) fn in_first_event(buf: &[u8]) -> Found {
             return Found::More;
         };
         let line = &rest[..end];
-        if line.is_empty() && started {
+        if line.is_empty() && has_data {
             // A blank line ends the event, whatever ends the blank line itself.
             return id_of_event(&data);
         }
@@ -47,12 +49,12 @@ pub(super) fn in_first_event(buf: &[u8]) -> Found {
         if line.is_empty() {
             continue;
         }
-        started = true;
         if let Some(value) = line.strip_prefix(b"data:") {
             let value = value.strip_prefix(b" ").unwrap_or(value);
-            if !data.is_empty() {
+            if has_data {
                 data.push(b'\n');
             }
+            has_data = true;
             data.extend_from_slice(value);
         }
     }
@@ -223,10 +225,17 @@ mod tests {
         assert_eq!(in_first_event(b"data: {\"id\":\"a\"}\n"), Found::More);
         assert_eq!(in_first_event(b"data: {\"id\":\"a\"}\r"), Found::More);
         assert_eq!(in_first_event(b"data: {\"id\":\"a\"}\r\r"), id("a"));
+        // Comments and data-less blocks are no event; the first event is the one with data.
         assert_eq!(
-            in_first_event(b": keep-alive\n\ndata: {\"id\":\"a\"}\n\n"),
+            in_first_event(b": keep-alive\n\nevent: ping\n\ndata: {\"id\":\"a\"}\n\n"),
+            id("a")
+        );
+        assert_eq!(in_first_event(b": keep-alive\r\n\r\n"), Found::More);
+        assert_eq!(
+            in_first_event(b"data: {\"object\":\"x\"}\n\ndata: {\"id\":\"a\"}\n\n"),
             Found::Absent
         );
+        assert_eq!(in_first_event(b"data:\n\n"), Found::Absent);
         assert_eq!(in_first_event(b"data: [DONE]\n\n"), Found::Absent);
     }
 }

@@ -126,12 +126,12 @@ pub async fn recorded(
         shared: Arc::clone(shared),
         held,
     });
-    let recorded = recording.is_some() && (!sse || super::request_id::HOLD_STREAM_HEADS);
+    let recorded = recording.as_ref().map(|r| r.ctx.workflow_id.clone());
     let response = respond(upstream, &workflow, recording, sse);
-    if recorded {
-        return Ok(super::request_id::with_request_id(response, sse).await);
-    }
-    Ok(response)
+    Ok(match recorded {
+        Some(id) => super::request_id::with_request_id(response, sse, &id).await,
+        None => response,
+    })
 }
 
 /// Any other `/v1/*` request: streamed both ways, not recorded.

@@ -1,14 +1,16 @@
 //! The `x-micromodel-request-id` response header of recorded answers (docs/labels.md): the
 //! upstream's `id` of the answer, the record's `request_id`. Headers go out before the body,
 //! so the head is held while the first bytes are read, until the id is found (the top-level
-//! `id` of a JSON answer; the first event of a stream), at most [`MAX_HELD`] bytes; then the
-//! head goes out, with the header when the id was found, followed by the held frames and the
-//! rest of the body, unchanged. A stream's first event is passed on as soon as it is whole,
-//! so the time to the first token does not change.
+//! `id` of a JSON answer; the first event of a stream), at most [`MAX_HELD`] bytes, and for a
+//! stream at most [`STREAM_HOLD`]; then the head goes out, with the header when the id was
+//! found, followed by the held frames and the rest of the body, unchanged. A stream's first
+//! event is passed on as soon as it is whole, queued with the head, so the time to the first
+//! token does not change.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::HeaderValue;
@@ -22,17 +24,28 @@ use super::first_id::{in_first_event, in_json_prefix, Found};
 /// The header's name.
 pub const HEADER: &str = "x-micromodel-request-id";
 
-/// Whether a stream's head is held for its first event too. Off: the streaming contract of
-/// the test suite (tests/streaming.rs) has the head reach the client before any body byte
-/// exists; holding it changes that, so it waits for that decision (docs/labels.md).
-pub const HOLD_STREAM_HEADS: bool = false;
+/// Longest a stream's head is held for its first event, counted from the upstream's head.
+/// Past it the head goes out without the header (logged at debug) and the stream goes on as
+/// if nothing was held. Responses' `response.created` and Messages' `message_start` come
+/// right after the upstream's head; a chat or completions stream's first chunk comes with the
+/// first token, which for most models is well under a second. A second is far below any
+/// client's wait for a head, and no token waits for it (docs/decisions.md).
+pub const STREAM_HOLD: Duration = Duration::from_millis(1000);
 
 /// Most bytes read before the head goes out without the header.
 pub const MAX_HELD: usize = 64 * 1024;
 
-/// Holds `response`'s head until the answer's id is known (or not to be found), then sends
-/// it with the header. `sse`: the body is an event stream.
-pub(super) async fn with_request_id(response: Response, sse: bool) -> Response {
+/// Holds `response`'s head until the answer's id is known (or not to be found, or for a
+/// stream [`STREAM_HOLD`] has passed), then sends it with the header. `sse`: the body is an
+/// event stream. `workflow`: for the log.
+pub(super) async fn with_request_id(response: Response, sse: bool, workflow: &str) -> Response {
+    hold(response, sse, sse.then_some(STREAM_HOLD), workflow).await
+}
+
+/// [`with_request_id`] with the time limit given: `None` holds until the id is found or
+/// not to be found (a JSON answer is no use to a client before it is whole anyway).
+async fn hold(response: Response, sse: bool, limit: Option<Duration>, workflow: &str) -> Response {
+    let deadline = limit.map(|limit| tokio::time::Instant::now() + limit);
     let (mut parts, mut body) = response.into_parts();
     let mut held: VecDeque<Frame<Bytes>> = VecDeque::new();
     // The data seen so far, joined, only when it came in more than one frame.
@@ -48,7 +61,24 @@ pub(super) async fn with_request_id(response: Response, sse: bool) -> Response {
         }
     };
     let id = loop {
-        match body.frame().await {
+        // `frame()` takes nothing from the body until it is ready, so dropping it at the
+        // deadline loses no bytes.
+        let next = match deadline {
+            None => body.frame().await,
+            Some(deadline) => match tokio::time::timeout_at(deadline, body.frame()).await {
+                Ok(next) => next,
+                Err(_elapsed) => {
+                    tracing::debug!(
+                        workflow,
+                        held_bytes = seen,
+                        limit_ms = limit.map_or(0, |l| l.as_millis()),
+                        "stream head sent without x-micromodel-request-id: no whole first event in time"
+                    );
+                    break None;
+                }
+            },
+        };
+        match next {
             None => {
                 ended = true;
                 break None;
@@ -133,3 +163,7 @@ impl http_body::Body for HeldBody {
                 .map_or(true, http_body::Body::is_end_stream)
     }
 }
+
+#[cfg(test)]
+#[path = "request_id_tests.rs"]
+mod tests;

@@ -66,10 +66,20 @@ fn labeller(found: &Found, csrf: &str) -> Markup {
         return html! { div.card { h2 { "Label" } p.muted { "This record has no request_id: it cannot be labelled." } } };
     };
     let note = found.label.as_ref().map(|l| l.note.as_str()).unwrap_or("");
+    // The current tags, comma-separated as they are typed (ui.js splits them again).
+    let tags = found
+        .label
+        .as_ref()
+        .map(|l| l.tags.join(", "))
+        .unwrap_or_default();
     html! {
         div.card #labeller data-request-id=(request_id) data-choice=(found.choice) data-csrf=(csrf) {
             h2 { "Label: " span #label-current { (label_word(found.label.as_ref())) } }
             textarea #label-note rows="2" style="width:100%" placeholder="note (optional)" { (note) }
+            label.tags for="label-tags" {
+                "tags"
+                input #label-tags type="text" value=(tags) placeholder="comma-separated (optional)" autocomplete="off";
+            }
             p {
                 button.good type="button" data-label="good" { "good" } " "
                 button.bad type="button" data-label="bad" { "bad" } " "
@@ -212,4 +222,41 @@ fn key_values(value: &Value) -> Markup {
 
 fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::record::Record;
+    use crate::ui::labels::Label;
+
+    #[test]
+    fn the_label_form_shows_the_current_tags_escaped() {
+        let record = Record::parse(
+            br#"{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}],"request_id":"chatcmpl-1","timestamp":"2026-12-02T10:00:00.000Z","workflow_id":"w","endpoint":"/v1/chat/completions","model":"m"}"#,
+        )
+        .expect("record");
+        let found = Found {
+            record,
+            choice: 0,
+            label: Some(Label {
+                label: "good".into(),
+                note: "n".into(),
+                tags: vec!["tone".into(), "<script>x</script>\"q".into()],
+            }),
+        };
+        let html = labeller(&found, "csrf").into_string();
+        assert!(
+            html.contains(r#"value="tone, &lt;script&gt;x&lt;/script&gt;&quot;q""#),
+            "{html}"
+        );
+        assert!(!html.contains("<script>"), "{html}");
+        let bare = Found {
+            label: None,
+            ..found
+        };
+        assert!(labeller(&bare, "csrf")
+            .into_string()
+            .contains(r#"id="label-tags" type="text" value="""#));
+    }
 }
