@@ -17,7 +17,9 @@
 //!   `fn NAME` (a test) or as a line of the file.
 //! - ```` ```sh not-run=REASON ````: cannot run here (a cluster, a container engine, systemd).
 //!
-//! Blocks in other languages (json, yaml, python, text) are not shell and need no tag. The runnable
+//! Python blocks (`python`, `py`) carry the same tags; a runnable one is fed to `python3` (the
+//! `openai` package is installed by `.ci/run` before the tests). Blocks in other languages
+//! (json, yaml, text) are not commands and need no tag. The runnable
 //! blocks need `bash` and `curl`. Relative links must point at files inside the repository.
 //! Every long flag of every subcommand (from `micromodel help`) must be mentioned somewhere in the
 //! docs, and every flag row of the tables in docs/configuration.md and docs/data-tools.md must be

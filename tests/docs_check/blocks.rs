@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 /// Info-string languages that are shell.
 const SHELL_LANGUAGES: [&str; 5] = ["sh", "bash", "shell", "zsh", "console"];
+/// Info-string languages that are Python: tagged like shell blocks, run with `python3`.
+const PYTHON_LANGUAGES: [&str; 2] = ["python", "py"];
 
 /// How a shell block is checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,7 +78,8 @@ pub fn parse_tag(rest: &str) -> Result<Tag, String> {
     }
 }
 
-/// Every fenced shell block of `file`.
+/// Every fenced shell or Python block of `file` (a Python block's script is a shell command
+/// that feeds it to `python3`).
 pub fn shell_blocks(file: &str) -> Vec<Block> {
     let text = read(file);
     let mut blocks = Vec::new();
@@ -100,13 +103,18 @@ pub fn shell_blocks(file: &str) -> Vec<Block> {
             script.push_str(if cut >= indent { &body[indent..] } else { t });
             script.push('\n');
         }
-        if SHELL_LANGUAGES.contains(&lang) {
-            blocks.push(Block {
-                place: format!("{file}:{}", n + 1),
-                tag: parse_tag(rest.trim()),
-                script,
-            });
-        }
+        let script = if PYTHON_LANGUAGES.contains(&lang) {
+            format!("python3 - <<'MICROMODEL_DOC_PY'\n{script}MICROMODEL_DOC_PY\n")
+        } else if SHELL_LANGUAGES.contains(&lang) {
+            script
+        } else {
+            continue;
+        };
+        blocks.push(Block {
+            place: format!("{file}:{}", n + 1),
+            tag: parse_tag(rest.trim()),
+            script,
+        });
     }
     blocks
 }
