@@ -77,7 +77,7 @@ fn labeller(found: &Found, bucket: Option<&Place>, csrf: &str) -> Markup {
     html! {
         div.card #labeller data-request-id=(request_id) data-choice=(found.choice) data-csrf=(csrf)
             data-day=[bucket.map(|p| crate::layout::day_folder_name(p.date))]
-            data-workflow=[bucket.map(|p| p.workflow.as_str())] {
+            data-workflow-id=[bucket.map(|p| p.workflow.as_str())] {
             h2 { "Label: " span #label-current { (label_word(found.label.as_ref())) } }
             textarea #label-note rows="2" style="width:100%" placeholder="note (optional)" { (note) }
             label.tags for="label-tags" {
@@ -272,7 +272,7 @@ mod tests {
         };
         let in_bucket = labeller(&bare, Some(&place), "csrf").into_string();
         assert!(
-            in_bucket.contains(r#"data-day="01-12-2026" data-workflow="w""#),
+            in_bucket.contains(r#"data-day="01-12-2026" data-workflow-id="w""#),
             "{in_bucket}"
         );
     }

@@ -1,6 +1,6 @@
 // MicroModel data page: the good / bad buttons of a record. POSTs the label (with the note and
 // the comma-separated tags) as JSON to /api/labels with the page's CSRF token in the
-// x-csrf-token header; for a bucket record also its day and workflow (data-day, data-workflow),
+// x-csrf-token header; for a bucket record also its day and workflow (data-day, data-workflow-id),
 // so the label is filed under them when no local folder holds the record. No dependencies.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
@@ -30,7 +30,7 @@ document.addEventListener("DOMContentLoaded", function () {
       };
       if (box.hasAttribute("data-day")) {
         body.day = box.getAttribute("data-day");
-        body.workflow_id = box.getAttribute("data-workflow");
+        body.workflow_id = box.getAttribute("data-workflow-id");
       }
       status.textContent = "saving…";
       fetch("/api/labels", {
