@@ -156,7 +156,7 @@ pub async fn serve(
         Shared::new(client, recorder, config_rx, args.max_body_bytes)
             .with_limits(args.max_buffered_bytes, args.listener_limits())
             .with_max_record_bytes(usize::try_from(args.max_record_bytes).unwrap_or(usize::MAX))
-            .with_data_dir(args.data_dir.clone()),
+            .with_data_dir(args.data_dir.clone(), sink.is_some()),
     );
     let drain = Duration::from_secs(args.drain_seconds);
     let readiness = Arc::new(Readiness::default());

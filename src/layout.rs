@@ -61,6 +61,23 @@ pub fn parse_day_folder(name: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(name, DAY_FOLDER_FORMAT).ok()
 }
 
+/// A day given by a client (the `day` of a label body): the day folder notation `DD-MM-YYYY`,
+/// or ISO `YYYY-MM-DD` (the bucket's `date=` partition notation), both exact and zero-padded.
+pub fn parse_day_name(name: &str) -> Option<NaiveDate> {
+    parse_day_folder(name).or_else(|| {
+        let b = name.as_bytes();
+        let shape = b.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        shape
+            .then(|| NaiveDate::parse_from_str(name, PARTITION_DATE_FORMAT).ok())
+            .flatten()
+    })
+}
+
 /// `<data_dir>/<workflow_id>/<DD-MM-YYYY>`: the folder of one workflow's day.
 pub fn day_dir(data_dir: &Path, workflow_id: &str, date: NaiveDate) -> PathBuf {
     data_dir.join(workflow_id).join(day_folder_name(date))
@@ -171,6 +188,19 @@ mod tests {
         assert_eq!(parse_day_folder("4-8-2025"), None);
         assert_eq!(parse_day_folder("31-02-2025"), None);
         assert_eq!(parse_day_folder("+4-08-2025"), None);
+        let day = NaiveDate::from_ymd_opt(2025, 8, 24);
+        assert_eq!(parse_day_name("24-08-2025"), day);
+        assert_eq!(parse_day_name("2025-08-24"), day);
+        for bad in [
+            "2025-8-24",
+            "2025-02-30",
+            "+025-08-24",
+            "24.08.2025",
+            "",
+            "yesterday",
+        ] {
+            assert_eq!(parse_day_name(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -237,6 +237,18 @@ async fn bad_label_bodies_are_refused_with_a_reason() {
             "tags must be",
         ),
         ("not json", "expected"),
+        (
+            r#"{"request_id": "x", "label": "good", "day": "2026-13-01"}"#,
+            "day must be a date",
+        ),
+        (
+            r#"{"request_id": "x", "label": "good", "day": "01-01-3026"}"#,
+            "is in the future",
+        ),
+        (
+            r#"{"request_id": "x", "label": "good", "workflow_id": "../a"}"#,
+            "is not a workflow id",
+        ),
     ];
     for (body, reason) in cases {
         let (status, answer) = post_label(&feedback_url(a), body).await;
@@ -245,6 +257,17 @@ async fn bad_label_bodies_are_refused_with_a_reason() {
         let message = answer["error"]["message"].as_str().expect("message");
         assert!(message.contains(reason), "{body}: {message}");
     }
+    let (status, answer) = post_label(
+        &feedback_url(a),
+        r#"{"request_id":"x","label":"good","day":"x"}"#,
+    )
+    .await;
+    assert_eq!((status, &answer["error"]["param"]), (400, &json!("day")));
+    // Without a sink, a day does not file a label for a record this instance lacks.
+    let unknown = r#"{"request_id": "nope", "label": "good", "day": "01-12-2026"}"#;
+    let (status, answer) = post_label(&feedback_url(a), unknown).await;
+    assert_eq!(status, 404, "{answer}");
+    assert_eq!(answer["error"]["code"], "unknown_request_id");
     let big = json!({"request_id": "x", "label": "good", "note": "n".repeat(70_000)}).to_string();
     let (status, answer) = post_label(&feedback_url(a), &big).await;
     assert_eq!(status, 413, "{answer}");

@@ -1,7 +1,8 @@
 //! The data page over the sink's bucket (`?source=bucket` with `serve --sink`), against a real
 //! S3 store (SeaweedFS): traffic recorded and uploaded, the local day folders deleted, then the
 //! overview, the list (filters, paging) and one record read from the bucket's objects; a label
-//! object in the bucket's `_labels/`; a store that is down or frozen shows an error or the
+//! object in the bucket's `_labels/`; the good button of a bucket record after a restart (filed
+//! under the record's day); a store that is down or frozen shows an error or the
 //! progress page, never a hang, and the proxy keeps answering.
 
 mod common;
@@ -47,6 +48,11 @@ fn start(store: &Seaweed, prefix: &str, data: &std::path::Path) -> Started {
         std::net::TcpStream::connect(("127.0.0.1", admin)).map(|_| ())
     });
     (proxy, upstream, port, format!("http://{admin_addr}"))
+}
+
+/// Today's day folder name, `DD-MM-YYYY`.
+fn today_folder() -> String {
+    chrono::Utc::now().format("%d-%m-%Y").to_string()
 }
 
 /// `GET url`: (status, body), with a 30 s limit.
@@ -182,6 +188,47 @@ fn the_pages_read_the_bucket_when_the_local_days_are_gone() {
         "{admin}/ui/record/w/{today}/1?source=bucket&object=nope.jsonl.gz"
     ));
     assert_eq!(status, 404, "{missing}");
+
+    // The record's good button, its local day gone, on a fresh start (the index of recent ids
+    // is empty): the form carries the record's day and workflow, and the label is filed under
+    // them (posted as ui.js does).
+    assert!(proxy.stop().success());
+    let (mut proxy, _upstream, _port, admin) = start(&store, "ui", data.path());
+    let (status, record) = page(&format!("{admin}{}", hit[0]));
+    assert_eq!(status, 200, "{record}");
+    let form = |name: &str| {
+        let at = record.split(&format!("{name}=\"")).nth(1).expect(name);
+        at[..at.find('"').expect("end")].to_owned()
+    };
+    let (day, workflow) = (form("data-day"), form("data-workflow-id"));
+    assert_eq!((day.as_str(), workflow.as_str()), (&*today_folder(), "w"));
+    let body = json!({"request_id": form("data-request-id"), "choice": 0, "label": "good",
+        "day": day, "workflow_id": workflow});
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "30",
+            "-H",
+            "content-type: application/json",
+        ])
+        .args(["-H", &format!("x-csrf-token: {}", form("data-csrf"))])
+        .args(["-d", &body.to_string(), &format!("{admin}/api/labels")])
+        .output()
+        .expect("curl");
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("a JSON answer");
+    assert_eq!(answer["matched"], false, "{answer}");
+    let placed = data.path().join("w").join(&day).join("labels.jsonl");
+    eventually(WAIT, "the label in the record's day folder", || {
+        std::fs::read_to_string(&placed).map_err(|e| e.to_string())
+    });
+    eventually(WAIT, "two good records", || {
+        let (_, good) = page(&format!("{admin}/ui/records?source=bucket&label=good"));
+        match links(&good).len() {
+            2 => Ok(()),
+            n => Err(format!("{n} good")),
+        }
+    });
     assert!(proxy.stop().success());
 }
 

@@ -28,6 +28,7 @@ pub use limits::{DEFAULT_TIMEOUT, FIELDS, MAX_ID_LEN, MAX_TIMEOUT_SECONDS};
 pub use model::{ApiKey, Config, LoadOptions, RecordMode, Workflow};
 pub use recording::SampleRate;
 pub use redact::{redact_userinfo, Redacted};
+pub use validate::workflow_id_problem;
 
 use std::path::Path;
 

@@ -49,7 +49,7 @@ pub(crate) fn parse(
                 count: *count,
             });
         }
-        let id_ok = match id_problem(id) {
+        let id_ok = match workflow_id_problem(id) {
             Some(reason) => {
                 errors.push(ConfigError::InvalidWorkflowId {
                     workflow: id.clone(),
@@ -93,8 +93,9 @@ fn json_error(error: serde_json::Error) -> ConfigErrors {
     .into()
 }
 
-/// Why `id` cannot be a workflow id (it names a folder), or `None` when it is fine.
-fn id_problem(id: &str) -> Option<&'static str> {
+/// Why `id` cannot be a workflow id (it names a folder), or `None` when it is fine. Also
+/// checks the `workflow_id` of a label body (`crate::labels::request`).
+pub fn workflow_id_problem(id: &str) -> Option<&'static str> {
     if id.is_empty() {
         Some("it is empty")
     } else if id.chars().count() > MAX_ID_LEN {

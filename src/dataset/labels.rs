@@ -4,16 +4,15 @@
 //! (latest `timestamp`; in one file, the last line). Also `export`'s label filters.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead};
 use std::path::PathBuf;
 
 use super::error::DatasetError;
+use super::label_days::{self, Lines};
 use super::record::Record;
 use super::scan::DataFile;
 use super::skip::Skip;
 use crate::labels::{Label, LabelLine};
-use crate::layout;
 
 /// The last labels of one day's records.
 #[derive(Debug, Default)]
@@ -28,7 +27,8 @@ pub struct DayLabels {
 
 impl DayLabels {
     /// Reads the labels of the workflows of `day` (one day's data files) from every folder of
-    /// `data_dirs` (of a bucket: its label segments, see `bucket_labels`). A missing labels
+    /// `data_dirs` (of a bucket: its label segments, see `bucket_labels`): that day's, and the
+    /// unmatched ones of the days after it within the window (`label_days`). A missing labels
     /// file is no label; an unreadable one is an error.
     pub fn read(data_dirs: &[PathBuf], day: &[DataFile]) -> Result<DayLabels, DatasetError> {
         let mut labels = DayLabels::default();
@@ -36,38 +36,29 @@ impl DayLabels {
             return Ok(labels);
         };
         let workflows: BTreeSet<&str> = day.iter().map(|f| f.workflow.as_str()).collect();
-        for (index, dir) in data_dirs.iter().enumerate() {
-            // A bucket: its `_labels/` segments of that day.
-            let bucket = |r: Box<dyn BufRead + Send>| labels.add(r);
-            if super::bucket_labels::read_day(index, dir, day, &workflows, date, bucket)? {
-                continue;
-            }
-            for workflow in &workflows {
-                let path = layout::labels_file_in(&layout::day_dir(dir, workflow, date));
-                let file = match File::open(&path) {
-                    Ok(file) => file,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(source) => return Err(DatasetError::Read { path, source }),
-                };
-                labels
-                    .add(BufReader::new(file))
-                    .map_err(|source| DatasetError::Read { path, source })?;
-            }
+        for (on, lines) in label_days::dates(date) {
+            label_days::read_date(data_dirs, day, &workflows, on, |r| labels.add(r, lines))?;
         }
         Ok(labels)
     }
 
-    /// Adds the lines of one labels file.
-    fn add(&mut self, reader: impl BufRead) -> io::Result<()> {
+    /// Adds the lines of one labels file (`Lines::Unmatched`: only those marked unmatched;
+    /// the others, and bad lines, belong to that file's own day).
+    fn add(&mut self, reader: impl BufRead, lines: Lines) -> io::Result<()> {
         for line in reader.lines() {
             let line = line?;
             if line.trim().is_empty() {
                 continue;
             }
             let Ok(label) = serde_json::from_str::<LabelLine>(&line) else {
-                self.bad_lines += 1;
+                if lines == Lines::All {
+                    self.bad_lines += 1;
+                }
                 continue;
             };
+            if lines == Lines::Unmatched && !label.unmatched {
+                continue;
+            }
             let key = (label.request_id.clone(), label.choice);
             let newer = self
                 .last
@@ -150,9 +141,11 @@ mod tests {
             line("2026-01-01T10:00:00.000Z", "a", 0, "bad", &[]),
         ]
         .join("\n");
-        labels.add(first.as_bytes()).expect("read");
+        labels.add(first.as_bytes(), Lines::All).expect("read");
         let other_replica = line("2026-01-01T11:00:00.000Z", "b", 0, "none", &[]);
-        labels.add(other_replica.as_bytes()).expect("read");
+        labels
+            .add(other_replica.as_bytes(), Lines::All)
+            .expect("read");
         assert_eq!(labels.bad_lines, 1);
         assert_eq!(labels.last[&("a".to_owned(), 0)].label, Label::Bad);
         assert_eq!(labels.last[&("b".to_owned(), 0)].label, Label::Good);

@@ -38,6 +38,9 @@ pub mod filter;
 mod format_kind;
 pub mod formats;
 mod hf;
+pub mod label_days;
+#[cfg(test)]
+mod label_days_tests;
 pub mod labels;
 pub mod merge;
 mod message_parts;

@@ -64,6 +64,11 @@ pub struct LabelLine {
     pub tags: Vec<String>,
     /// Who gave it.
     pub source: Source,
+    /// True (and then written, last) for a label whose record this instance did not hold:
+    /// filed under the day it was given, it applies to a record of that day or of the
+    /// `dataset::label_days::UNMATCHED_WINDOW_DAYS` days before (docs/labels.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unmatched: bool,
 }
 
 impl LabelLine {
@@ -92,6 +97,7 @@ mod tests {
             note: Some("crisp".into()),
             tags: vec!["tone".into()],
             source: Source::Feedback,
+            unmatched: false,
         };
         let json = line.to_json();
         assert_eq!(
@@ -108,5 +114,17 @@ mod tests {
         };
         assert!(!bare.to_json().contains("note"));
         assert!(!bare.to_json().contains("tags"));
+        assert!(!bare.to_json().contains("unmatched"));
+        let unmatched = LabelLine {
+            unmatched: true,
+            ..bare
+        };
+        let json = unmatched.to_json();
+        assert!(
+            json.ends_with(r#","source":"feedback","unmatched":true}"#),
+            "{json}"
+        );
+        let back: LabelLine = serde_json::from_str(&json).expect("parses");
+        assert!(back.unmatched);
     }
 }

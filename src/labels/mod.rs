@@ -6,6 +6,7 @@
 //! - `request`: the body of `POST /feedback` and `POST /api/labels` ([`LabelRequest`]).
 //! - `index`: the bounded in-memory index of recently recorded `request_id`s.
 //! - `scan`: on an index miss, the scan of the data folders, newest day first.
+//! - `unknown`: with the sink on, where a label goes whose record this instance does not hold.
 //!
 //! The HTTP side (`/feedback`, `/api/labels`) lives in `proxy::feedback`.
 
@@ -13,6 +14,7 @@ pub mod index;
 pub mod line;
 pub mod request;
 pub mod scan;
+pub mod unknown;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use tracing::{debug, warn};
 pub use index::{Location, RecentIds};
 pub use line::{Label, LabelLine, Source};
 pub use request::{BadLabel, LabelRequest};
+pub use unknown::Filed;
 
 use crate::recorder::{RecordLine, Recorder};
 
@@ -83,6 +86,8 @@ pub struct Labelled {
     pub line: LabelLine,
     /// Where the record (and so the label) is filed.
     pub location: Location,
+    /// Whether the record was found, or the label filed without it.
+    pub filed: Filed,
 }
 
 /// The label service: the index, the scan and the recorder, shared by every listener.
@@ -96,6 +101,9 @@ pub struct Labels {
     recent: RecentIds,
     /// At most one scan at a time.
     scan: tokio::sync::Mutex<()>,
+    /// `--sink` is on: labels are shipped to the bucket, so one for a record this instance
+    /// does not hold is filed anyway (`unknown`).
+    shipped: bool,
 }
 
 impl Labels {
@@ -106,7 +114,14 @@ impl Labels {
             data_dir,
             recent: RecentIds::new(index::DEFAULT_CAPACITY),
             scan: tokio::sync::Mutex::new(()),
+            shipped: false,
         }
+    }
+
+    /// The same service, knowing whether the sink ships labels (`--sink`).
+    pub fn shipped(mut self, shipped: bool) -> Self {
+        self.shipped = shipped;
+        self
     }
 
     /// Notes that `records` records of `request_id` were handed to the recorder for
@@ -129,7 +144,19 @@ impl Labels {
         scope: Scope<'_>,
         source: Source,
     ) -> Result<Labelled, LabelError> {
-        let location = self.locate(&request.request_id, scope).await?;
+        let unknown = || LabelError::UnknownRequestId(request.request_id.clone());
+        if unknown::other_workflow(&request, scope) {
+            return Err(unknown());
+        }
+        let now = Utc::now();
+        let (location, filed) = match self.locate(&request, scope).await {
+            Ok(location) => (location, Filed::Found),
+            Err(LabelError::UnknownRequestId(_)) => {
+                unknown::place(&request, scope, self.shipped, now.date_naive())
+                    .ok_or_else(unknown)?
+            }
+            Err(other) => return Err(other),
+        };
         if request.choice >= location.records {
             return Err(LabelError::UnknownChoice {
                 request_id: request.request_id,
@@ -138,13 +165,14 @@ impl Labels {
             });
         }
         let line = LabelLine {
-            timestamp: LabelLine::format_timestamp(Utc::now()),
+            timestamp: LabelLine::format_timestamp(now),
             request_id: request.request_id,
             choice: request.choice,
             label: request.label,
             note: request.note,
             tags: request.tags,
             source,
+            unmatched: filed == Filed::Unmatched,
         };
         let queued = self.recorder.submit_label(RecordLine {
             workflow_id: location.workflow_id.to_string(),
@@ -160,13 +188,25 @@ impl Labels {
             choice = line.choice,
             label = line.label.as_str(),
             workflow = %location.workflow_id,
+            day = %location.day,
+            filed = ?filed,
             "label queued"
         );
-        Ok(Labelled { line, location })
+        Ok(Labelled {
+            line,
+            location,
+            filed,
+        })
     }
 
-    /// The index, then (one at a time, on a blocking thread) the scan.
-    async fn locate(&self, request_id: &str, scope: Scope<'_>) -> Result<Location, LabelError> {
+    /// The index, then (one at a time, on a blocking thread) the scan: of the request's
+    /// `day` only, when it gives one.
+    async fn locate(
+        &self,
+        request: &LabelRequest,
+        scope: Scope<'_>,
+    ) -> Result<Location, LabelError> {
+        let request_id = request.request_id.as_str();
         let unknown = || LabelError::UnknownRequestId(request_id.to_owned());
         let admitted = |l: Location| scope.admits(&l.workflow_id).then_some(l);
         if let Some(found) = self.recent.get(request_id).and_then(admitted) {
@@ -179,9 +219,9 @@ impl Labels {
         }
         let data_dir = self.data_dir.clone();
         let folder = scope.folder().map(str::to_owned);
-        let id = request_id.to_owned();
+        let (id, day) = (request_id.to_owned(), request.day);
         let scanned =
-            tokio::task::spawn_blocking(move || scan::find(&data_dir, folder.as_deref(), &id))
+            tokio::task::spawn_blocking(move || scan::find(&data_dir, folder.as_deref(), day, &id))
                 .await
                 .map_err(|e| LabelError::Scan(e.to_string()))?;
         match scanned {

@@ -21,15 +21,17 @@ struct IdOnly {
 }
 
 /// Looks for the records of `request_id` under `data_dir`, in the folder of `workflow` only
-/// when one is given, else in every workflow folder; day folders newest first (across
-/// workflows). The first day file holding it is the answer. Unreadable folders and files are
+/// when one is given, else in every workflow folder; in the day folder of `day` only when one
+/// is given, else in every day folder, newest first (across workflows). The first day file holding it is the answer. Unreadable folders and files are
 /// skipped; only an unreadable `data_dir` is an error (a missing one finds nothing).
 pub fn find(
     data_dir: &Path,
     workflow: Option<&str>,
+    day: Option<NaiveDate>,
     request_id: &str,
 ) -> io::Result<Option<Location>> {
     let mut days = day_files(data_dir, workflow)?;
+    days.retain(|d| day.map_or(true, |wanted| d.1 == wanted));
     // Newest first; within a day, workflow order does not matter.
     days.sort_by_key(|d| std::cmp::Reverse(d.1));
     // The id as it appears inside a JSON line (quoted and escaped): a cheap pre-filter
@@ -137,17 +139,25 @@ mod tests {
             &[r#"{"request_id":"x"}"#, r#"{"request_id":"x"}"#, "torn {"],
         );
         write(d, "b", "03-01-2026", &[r#"{"request_id":"x-2"}"#]);
-        let found = find(d, None, "x").expect("scan").expect("found");
+        let found = find(d, None, None, "x").expect("scan").expect("found");
         assert_eq!(&*found.workflow_id, "b");
         assert_eq!(
             found.day,
             NaiveDate::from_ymd_opt(2026, 1, 2).expect("date")
         );
         assert_eq!(found.records, 2);
-        let scoped = find(d, Some("a"), "x").expect("scan").expect("found");
+        let scoped = find(d, Some("a"), None, "x").expect("scan").expect("found");
         assert_eq!(&*scoped.workflow_id, "a");
-        assert_eq!(find(d, Some("c"), "x").expect("scan"), None);
-        assert_eq!(find(d, None, "y").expect("scan"), None);
-        assert_eq!(find(&d.join("missing"), None, "x").expect("scan"), None);
+        assert_eq!(find(d, Some("c"), None, "x").expect("scan"), None);
+        assert_eq!(find(d, None, None, "y").expect("scan"), None);
+        assert_eq!(
+            find(&d.join("missing"), None, None, "x").expect("scan"),
+            None
+        );
+        let first = NaiveDate::from_ymd_opt(2026, 1, 1);
+        let that_day = find(d, None, first, "x").expect("scan").expect("found");
+        assert_eq!((&*that_day.workflow_id, that_day.records), ("a", 1));
+        let none_then = NaiveDate::from_ymd_opt(2026, 1, 3);
+        assert_eq!(find(d, None, none_then, "x").expect("scan"), None);
     }
 }

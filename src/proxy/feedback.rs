@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::error::{ErrorBody, ErrorDetail};
 use super::state::Route;
-use crate::labels::{BadLabel, LabelError, LabelRequest, Labelled, Labels, Scope, Source};
+use crate::labels::{BadLabel, Filed, LabelError, LabelRequest, Labelled, Labels, Scope, Source};
 
 /// `POST /feedback` on a workflow port: labels a record filed under this port's workflow.
 pub(super) async fn feedback(State(route): State<Arc<Route>>, body: Bytes) -> Response {
@@ -55,17 +55,31 @@ async fn label(labels: &Labels, body: &[u8], scope: Scope<'_>, source: Source) -
     }
 }
 
+/// 200 for a found record (and, with `"matched": false`, for one filed under the `day` the
+/// request gave); 202 for a label filed unmatched under today (docs/labels.md).
 fn ok(labelled: &Labelled) -> Response {
     let line = &labelled.line;
-    Json(json!({
+    let mut body = json!({
         "ok": true,
         "request_id": line.request_id,
         "choice": line.choice,
         "label": line.label,
         "workflow_id": &*labelled.location.workflow_id,
         "day": crate::layout::day_folder_name(labelled.location.day),
-    }))
-    .into_response()
+    });
+    let status = match labelled.filed {
+        Filed::Found => StatusCode::OK,
+        Filed::Placed => {
+            body["matched"] = json!(false);
+            StatusCode::OK
+        }
+        Filed::Unmatched => {
+            body["status"] = json!("accepted");
+            body["matched"] = json!(false);
+            StatusCode::ACCEPTED
+        }
+    };
+    (status, Json(body)).into_response()
 }
 
 fn bad_label(bad: &BadLabel) -> Response {

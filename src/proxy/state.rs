@@ -67,9 +67,12 @@ impl Shared {
         self
     }
 
-    /// Sets `--data-dir` for the label look-ups (the default is `data`, as the flag's).
-    pub fn with_data_dir(mut self, data_dir: PathBuf) -> Self {
-        self.labels = Arc::new(Labels::new(self.recorder.clone(), data_dir));
+    /// Sets `--data-dir` for the label look-ups (the default is `data`, as the flag's), and
+    /// whether `--sink` ships the labels (then a label for a record this instance does not
+    /// hold is filed anyway, see `labels::unknown`).
+    pub fn with_data_dir(mut self, data_dir: PathBuf, shipped: bool) -> Self {
+        let labels = Labels::new(self.recorder.clone(), data_dir).shipped(shipped);
+        self.labels = Arc::new(labels);
         self
     }
 

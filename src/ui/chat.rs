@@ -18,7 +18,7 @@ pub fn render(found: &Found, place: &Place, csrf: &str) -> Markup {
                 @for message in record.messages() { (bubble(message)) }
             }
             div.side {
-                (labeller(found, csrf))
+                (labeller(found, place.object.is_some().then_some(place), csrf))
                 div.card {
                     h2 { "Record" }
                     dl {
@@ -61,7 +61,9 @@ pub fn render(found: &Found, place: &Place, csrf: &str) -> Markup {
     shell("Record", Tab::Records, csrf, body)
 }
 
-fn labeller(found: &Found, csrf: &str) -> Markup {
+/// The label form. `bucket` is the place of a bucket record: its day and workflow go with
+/// the label, so that it is filed under them when no local folder holds the record any more.
+fn labeller(found: &Found, bucket: Option<&Place>, csrf: &str) -> Markup {
     let Some(request_id) = found.record.request_id() else {
         return html! { div.card { h2 { "Label" } p.muted { "This record has no request_id: it cannot be labelled." } } };
     };
@@ -73,7 +75,9 @@ fn labeller(found: &Found, csrf: &str) -> Markup {
         .map(|l| l.tags.join(", "))
         .unwrap_or_default();
     html! {
-        div.card #labeller data-request-id=(request_id) data-choice=(found.choice) data-csrf=(csrf) {
+        div.card #labeller data-request-id=(request_id) data-choice=(found.choice) data-csrf=(csrf)
+            data-day=[bucket.map(|p| crate::layout::day_folder_name(p.date))]
+            data-workflow-id=[bucket.map(|p| p.workflow.as_str())] {
             h2 { "Label: " span #label-current { (label_word(found.label.as_ref())) } }
             textarea #label-note rows="2" style="width:100%" placeholder="note (optional)" { (note) }
             label.tags for="label-tags" {
@@ -245,7 +249,7 @@ mod tests {
                 tags: vec!["tone".into(), "<script>x</script>\"q".into()],
             }),
         };
-        let html = labeller(&found, "csrf").into_string();
+        let html = labeller(&found, None, "csrf").into_string();
         assert!(
             html.contains(r#"value="tone, &lt;script&gt;x&lt;/script&gt;&quot;q""#),
             "{html}"
@@ -255,8 +259,21 @@ mod tests {
             label: None,
             ..found
         };
-        assert!(labeller(&bare, "csrf")
+        assert!(labeller(&bare, None, "csrf")
             .into_string()
             .contains(r#"id="label-tags" type="text" value="""#));
+        assert!(!html.contains("data-day"), "{html}");
+        let place = Place {
+            workflow: "w".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
+            source: 1,
+            object: Some("inst-20261201T100000Z-000001.jsonl.gz".into()),
+            line: 1,
+        };
+        let in_bucket = labeller(&bare, Some(&place), "csrf").into_string();
+        assert!(
+            in_bucket.contains(r#"data-day="01-12-2026" data-workflow-id="w""#),
+            "{in_bucket}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 // MicroModel data page: the good / bad buttons of a record. POSTs the label (with the note and
 // the comma-separated tags) as JSON to /api/labels with the page's CSRF token in the
-// x-csrf-token header. No dependencies.
+// x-csrf-token header; for a bucket record also its day and workflow (data-day, data-workflow-id),
+// so the label is filed under them when no local folder holds the record. No dependencies.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
   var box = document.getElementById("labeller");
@@ -27,6 +28,10 @@ document.addEventListener("DOMContentLoaded", function () {
         note: document.getElementById("label-note").value,
         tags: tags()
       };
+      if (box.hasAttribute("data-day")) {
+        body.day = box.getAttribute("data-day");
+        body.workflow_id = box.getAttribute("data-workflow-id");
+      }
       status.textContent = "saving…";
       fetch("/api/labels", {
         method: "POST",
