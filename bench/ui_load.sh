@@ -9,7 +9,8 @@
 # Environment: UI_BYTES (bytes of records to generate, default 1 GiB), UI_DAYS (days they
 # span, default 30), UI_DATA (a data folder to use; generated into when it has no
 # .bench-gen.json, kept afterwards), UI_LOAD_RATE (req/s, default 500), UI_LOAD_SECONDS
-# (default 20), UI_LOAD_CONNECTIONS (default 50), UI_COLD=1 (drop the page cache before the
+# (default 20), UI_LOAD_CONNECTIONS (default 50), UI_PAGE_PAUSE (seconds between page loads,
+# default 0), UI_COLD=1 (drop the page cache before the
 # first overview, needs root), BENCH_OUT (results folder), BENCH_KEEP_DATA=1 (keep the
 # generated folder), BENCH_UPSTREAM_PORT / BENCH_PROXY_PORT / BENCH_ADMIN_PORT (default
 # 28481 / 28482 / 28483).
@@ -144,13 +145,17 @@ load() { # name
         -H 'content-type: application/json' -d "$CHAT_BODY" \
         -z "${SECONDS_LOAD}s" -q "$RATE" -c "$CONNECTIONS" "$PROXY_URL" >"$OUT/load-$1.json"
 }
-# Somebody with the page open: reloads the overview and the records list, one after the other.
+# Somebody with the page open: reloads the overview and the records list, one after the other,
+# UI_PAGE_PAUSE seconds apart (default 0: back to back, the worst case; 1: a person clicking
+# once a second).
+PAGE_PAUSE=${UI_PAGE_PAUSE:-0}
 pages_loop() {
     local n=0
     while :; do
-        page "/ui/" >/dev/null
-        page "/ui/records" >/dev/null
-        page "/ui/records?page=5" >/dev/null
+        for path in "/ui/" "/ui/records" "/ui/records?page=5"; do
+            page "$path" >/dev/null
+            [[ "$PAGE_PAUSE" == 0 ]] || sleep "$PAGE_PAUSE"
+        done
         n=$((n + 3))
         echo "$n" >"$OUT/page-loads"
     done

@@ -180,7 +180,7 @@ where
             return;
         };
         shared.alive();
-        let joined = tokio::task::spawn_blocking(move || {
+        let joined = super::background::run(move || {
             let _permit = permit;
             read(&shared)
         })

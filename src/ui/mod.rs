@@ -16,6 +16,7 @@
 //! never holds a runtime worker of the proxy and two open tabs do not scan twice at once.
 
 pub mod auth;
+pub mod background;
 pub mod bucket;
 pub mod bucket_pages;
 pub mod chat;
@@ -82,7 +83,7 @@ pub fn router() -> Router<Arc<AdminState>> {
         .route("/ui/logout", axum::routing::post(login::logout))
 }
 
-/// Runs `read` on a blocking thread, after the previous read finished.
+/// Runs `read` on a low-priority thread ([`background`]), after the previous read finished.
 async fn read<T, F>(state: &Arc<AdminState>, read: F) -> Result<T, Response>
 where
     T: Send + 'static,
@@ -93,7 +94,7 @@ where
         .await
         .map_err(|_| page::error_page(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
     let (dirs, cache) = (state.ui.data_dirs.clone(), Arc::clone(&state.ui.cache));
-    let joined = tokio::task::spawn_blocking(move || {
+    let joined = background::run(move || {
         let _permit = permit;
         read(&dirs, &cache)
     })
