@@ -41,10 +41,9 @@ pub(crate) fn seal(
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("a sealed segment path has no folder"))?;
-    files::create_dirs(mode, dir)?;
     let input = File::open(&ready.path)?;
     let open_len = input.metadata()?.len();
-    let out = files::create_truncated(mode, &tmp)?;
+    let out = files::create_in_folder(mode, &tmp, files::create_truncated)?;
     let result = compress(BufReader::new(input), out, compression);
     let file = match result {
         Ok(file) => file,

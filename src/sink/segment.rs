@@ -147,10 +147,7 @@ impl OpenSegments {
             kind,
         };
         let path = self.dir.join(layout::segment_key(&key));
-        if let Some(parent) = path.parent() {
-            files::create_dirs(self.mode, parent)?;
-        }
-        let file = files::create_file(self.mode, &path)?;
+        let file = files::create_in_folder(self.mode, &path, files::create_file)?;
         self.open.push(OpenSegment {
             kind,
             workflow: workflow.to_owned(),
