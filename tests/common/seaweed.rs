@@ -249,6 +249,16 @@ impl Seaweed {
             },
         );
         self.spawn(&weed().expect("weed was found at start"));
+        // The bucket lists before the volume server has registered again: a read in that
+        // window is a 500. Wait until a stored object reads back (when there is one).
+        if let Some(key) = self.keys("").first().cloned() {
+            let url = self.url(&key);
+            super::eventually(
+                Duration::from_secs(30),
+                "SeaweedFS to serve stored objects again",
+                || self.curl(&[&url]).map(drop),
+            );
+        }
     }
 
     fn url(&self, key: &str) -> String {
