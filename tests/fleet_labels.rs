@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use common::upstream::{chat_completion, json_response};
 use common::{client, eventually, free_port, FakeUpstream, Proxy};
 use serde_json::{json, Value};
-use sink_support::{objects, Seaweed};
+use sink_support::{chat, objects, prompts, Seaweed};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -51,20 +51,6 @@ fn start(
     let data = dir.path().join("data");
     let proxy = Proxy::start_in(dir, data, &config, &args, &env);
     (proxy, port, upstream)
-}
-
-/// Sends a chat whose prompt is `content`; the answer's id.
-async fn chat(port: u16, content: &str) -> String {
-    let body = json!({"model": "m", "messages": [{"role": "user", "content": content}]});
-    let response = client()
-        .post(format!("{}/v1/chat/completions", Proxy::url(port)))
-        .json(&body)
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), 200);
-    let answer: Value = response.json().await.expect("json");
-    answer["id"].as_str().expect("id").to_owned()
 }
 
 /// Posts a label body; status and JSON answer.
@@ -119,21 +105,6 @@ fn tool(store: &Seaweed, prefix: &str, name: &str, args: &[&str]) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{name} {args:?}: {stderr}");
     String::from_utf8(out.stdout).expect("utf-8")
-}
-
-/// The user prompts of the exported lines, sorted.
-fn prompts(export: &str) -> Vec<String> {
-    let mut out: Vec<String> = export
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).expect("exported JSON");
-            let messages = v["messages"].as_array().expect("messages");
-            let user = messages.iter().find(|m| m["role"] == "user").expect("user");
-            user["content"].as_str().expect("text").to_owned()
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 /// `stats --json`'s totals: (good, bad, unlabelled).

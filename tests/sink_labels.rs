@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use common::upstream::{chat_completion, json_response};
 use common::{client, eventually, free_port, FakeUpstream, Proxy};
 use serde_json::{json, Value};
-use sink_support::{objects, Seaweed};
+use sink_support::{chat, objects, prompts, Seaweed};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -53,20 +53,6 @@ fn start(
     let dir = tempfile::tempdir().expect("tempdir");
     let proxy = Proxy::start_in(dir, data.to_path_buf(), &config, &args, &env);
     (proxy, upstream)
-}
-
-/// Sends a chat whose prompt is `content`; the answer's id.
-async fn chat(port: u16, content: &str) -> String {
-    let body = json!({"model": "m", "messages": [{"role": "user", "content": content}]});
-    let response = client()
-        .post(format!("{}/v1/chat/completions", Proxy::url(port)))
-        .json(&body)
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), 200);
-    let answer: Value = response.json().await.expect("json");
-    answer["id"].as_str().expect("id").to_owned()
 }
 
 /// Posts a label to `url`; must be accepted.
@@ -126,23 +112,6 @@ fn tool(store: &Seaweed, name: &str, dirs: &[String], args: &[&str]) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{name} {dirs:?} {args:?}: {stderr}");
     String::from_utf8(out.stdout).expect("utf-8")
-}
-
-/// The user prompts of the exported lines, sorted.
-fn prompts(export: &str) -> Vec<String> {
-    let mut out: Vec<String> = export
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).expect("exported JSON");
-            let user = v["messages"]
-                .as_array()
-                .and_then(|m| m.iter().find(|m| m["role"] == "user"))
-                .expect("a user message");
-            user["content"].as_str().expect("text").to_owned()
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 /// The process umask (the kernel takes these bits away from every created mode).

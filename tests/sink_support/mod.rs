@@ -138,3 +138,36 @@ pub fn load(port: u16, n: usize) -> usize {
         ok
     })
 }
+
+/// Sends a chat whose prompt is `content`; the answer's id.
+pub async fn chat(port: u16, content: &str) -> String {
+    let body =
+        serde_json::json!({"model": "m", "messages": [{"role": "user", "content": content}]});
+    let response = crate::common::client()
+        .post(format!(
+            "{}/v1/chat/completions",
+            crate::common::Proxy::url(port)
+        ))
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    let answer: serde_json::Value = response.json().await.expect("json");
+    answer["id"].as_str().expect("id").to_owned()
+}
+
+/// The user prompts of the exported lines, sorted.
+pub fn prompts(export: &str) -> Vec<String> {
+    let mut out: Vec<String> = export
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("exported JSON");
+            let messages = v["messages"].as_array().expect("messages");
+            let user = messages.iter().find(|m| m["role"] == "user").expect("user");
+            user["content"].as_str().expect("text").to_owned()
+        })
+        .collect();
+    out.sort();
+    out
+}
