@@ -1,52 +1,14 @@
 //! Streamed and non-streamed answers of the same content must normalise to equal `Answer`s
-//! (§4), whatever the read boundaries of the stream.
+//! (§4), whatever the read boundaries of the stream: chat, tool calls, reasoning, refusals,
+//! several choices, usage and text completions, fed whole, byte by byte, cut at every byte and
+//! at random boundaries.
 
-use micromodel::record::{
-    parse_answer, Answer, EndpointKind, Incomplete, ReasoningKey, StreamCapture,
-};
+mod stream_capture_support;
+
+use micromodel::record::{Answer, EndpointKind, ReasoningKey};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-
-/// An SSE body from chunk objects, OpenAI style, ending with `data: [DONE]`.
-fn sse(chunks: &[Value]) -> String {
-    let mut out = String::new();
-    for chunk in chunks {
-        out.push_str("data: ");
-        out.push_str(&chunk.to_string());
-        out.push_str("\n\n");
-    }
-    out.push_str("data: [DONE]\n\n");
-    out
-}
-
-/// A chat chunk with the given choices.
-fn chat_chunk(choices: Value) -> Value {
-    json!({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m",
-           "system_fingerprint":"fp","choices":choices})
-}
-
-/// One choice delta of a chat chunk.
-fn delta(index: u32, delta: Value, finish: Option<&str>) -> Value {
-    json!({"index":index,"delta":delta,"logprobs":null,"finish_reason":finish})
-}
-
-fn capture(kind: EndpointKind, parts: &[&[u8]]) -> Result<Answer, Incomplete> {
-    let mut capture = StreamCapture::new(kind);
-    for part in parts {
-        capture.feed(part);
-    }
-    capture.finish()
-}
-
-fn capture_whole(kind: EndpointKind, stream: &str) -> Answer {
-    let answer = capture(kind, &[stream.as_bytes()]).expect("stream complete");
-    assert!(!answer.choices.is_empty());
-    answer
-}
-
-fn parsed(kind: EndpointKind, body: &Value) -> Answer {
-    parse_answer(kind, body.to_string().as_bytes()).expect("body parses")
-}
+use stream_capture_support::{capture, capture_whole, chat_chunk, delta, parsed, plain_chat, sse};
 
 /// Asserts stream ≡ body, also with the stream fed one byte at a time.
 fn assert_equivalent(kind: EndpointKind, body: &Value, stream: &str) -> Answer {
@@ -55,24 +17,6 @@ fn assert_equivalent(kind: EndpointKind, body: &Value, stream: &str) -> Answer {
     let bytes: Vec<&[u8]> = stream.as_bytes().chunks(1).collect();
     assert_eq!(capture(kind, &bytes).expect("complete"), expected);
     expected
-}
-
-fn plain_chat() -> (Value, String) {
-    let body = json!({"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m",
-        "choices":[{"index":0,"message":{"role":"assistant","content":"Once upon a time…","refusal":null},
-                    "logprobs":null,"finish_reason":"stop"}]});
-    let stream = sse(&[
-        chat_chunk(json!([delta(
-            0,
-            json!({"role":"assistant","content":"","refusal":null}),
-            None
-        )])),
-        chat_chunk(json!([delta(0, json!({"content":"Once"}), None)])),
-        chat_chunk(json!([delta(0, json!({"content":" upon a"}), None)])),
-        chat_chunk(json!([delta(0, json!({"content":" time…"}), None)])),
-        chat_chunk(json!([delta(0, json!({}), Some("stop"))])),
-    ]);
-    (body, stream)
 }
 
 #[test]
@@ -295,122 +239,6 @@ fn completions_text_is_equivalent() {
         Some(Value::String(" upon a time".into()))
     );
     assert_eq!(answer.choices[0].message.role, "assistant");
-}
-
-#[test]
-fn crlf_comments_and_no_final_blank_line() {
-    let (body, stream) = plain_chat();
-    let crlf = format!(
-        ": OPENROUTER PROCESSING\r\n\r\n{}",
-        stream.replace('\n', "\r\n")
-    );
-    let crlf = crlf.trim_end().to_owned();
-    assert_eq!(
-        capture_whole(EndpointKind::Chat, &crlf),
-        parsed(EndpointKind::Chat, &body)
-    );
-}
-
-#[test]
-fn malformed_events_are_skipped_and_counted() {
-    let (body, stream) = plain_chat();
-    let noisy = format!("data: {{not json\n\ndata: [1,2]\n\n{stream}");
-    let mut capture = StreamCapture::new(EndpointKind::Chat);
-    capture.feed(noisy.as_bytes());
-    assert_eq!(capture.malformed_events(), 2);
-    assert_eq!(capture.upstream_id(), Some("chatcmpl-1"));
-    assert_eq!(
-        capture.finish().expect("complete"),
-        parsed(EndpointKind::Chat, &body)
-    );
-}
-
-#[test]
-fn data_after_done_is_ignored() {
-    let (body, stream) = plain_chat();
-    let extra = format!(
-        "{stream}data: {}\n\n",
-        chat_chunk(json!([delta(0, json!({"content":"X"}), None)]))
-    );
-    assert_eq!(
-        capture_whole(EndpointKind::Chat, &extra),
-        parsed(EndpointKind::Chat, &body)
-    );
-}
-
-#[test]
-fn cut_stream_has_no_finish_reason() {
-    let (_, stream) = plain_chat();
-    let cut = &stream[..stream
-        .find("\"finish_reason\":\"stop\"")
-        .expect("has finish")
-        - 10];
-    match capture(EndpointKind::Chat, &[cut.as_bytes()]) {
-        Err(e @ Incomplete::NoFinishReason { .. }) => {
-            assert_eq!(e.upstream_id(), Some("chatcmpl-1"));
-            assert!(e.to_string().contains("chatcmpl-1"));
-        }
-        other => panic!("expected NoFinishReason, got {other:?}"),
-    }
-}
-
-#[test]
-fn one_of_two_choices_unfinished() {
-    let stream = sse(&[
-        chat_chunk(json!([delta(0, json!({"content":"a"}), Some("stop"))])),
-        chat_chunk(json!([delta(1, json!({"content":"b"}), None)])),
-    ]);
-    assert!(matches!(
-        capture(EndpointKind::Chat, &[stream.as_bytes()]),
-        Err(Incomplete::NoFinishReason { .. })
-    ));
-}
-
-#[test]
-fn empty_stream_is_incomplete() {
-    assert_eq!(
-        capture(EndpointKind::Chat, &[]),
-        Err(Incomplete::NoFinishReason { id: None })
-    );
-    assert_eq!(
-        capture(EndpointKind::Chat, &[b"data: [DONE]\n\n"]),
-        Err(Incomplete::NoFinishReason { id: None })
-    );
-    assert_eq!(
-        capture(EndpointKind::Chat, &[b": keep-alive\n\n"]),
-        Err(Incomplete::NoFinishReason { id: None })
-    );
-}
-
-#[test]
-fn error_event_is_upstream_error() {
-    let (_, stream) = plain_chat();
-    // The first two events (role, then some content), then an error.
-    let first_two = stream
-        .match_indices("\n\n")
-        .nth(1)
-        .map_or(0, |(i, _)| i + 2);
-    let head = &stream[..first_two];
-    assert!(!head.is_empty());
-    let cases = [
-        format!("{head}event: error\ndata: {{\"error\":{{\"message\":\"overloaded\",\"type\":\"server_error\"}}}}\n\n"),
-        format!("{head}data: {{\"error\":{{\"message\":\"overloaded\",\"code\":500}}}}\n\n"),
-    ];
-    for case in cases {
-        match capture(EndpointKind::Chat, &[case.as_bytes()]) {
-            Err(Incomplete::UpstreamError { id, message }) => {
-                assert_eq!(message, "overloaded");
-                assert_eq!(id.as_deref(), Some("chatcmpl-1"));
-            }
-            other => panic!("expected UpstreamError, got {other:?}"),
-        }
-    }
-    // An error even after every choice finished still wins: the answer is not trusted.
-    let after = stream.replace("data: [DONE]", "event: error\ndata: {\"message\":\"x\"}");
-    assert!(matches!(
-        capture(EndpointKind::Chat, &[after.as_bytes()]),
-        Err(Incomplete::UpstreamError { .. })
-    ));
 }
 
 /// All the recorded streams of the equivalence tests, with their endpoint.
