@@ -1,80 +1,17 @@
 //! Integration tests of the recorder (SPEC §4) against real files in temporary folders.
 
 mod common;
+mod recorder_support;
 
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
-use micromodel::recorder::{
-    repair_torn_tail, start, FsyncPolicy, RecordLine, Recorder, RecorderOptions, RecorderStats,
+use micromodel::recorder::{repair_torn_tail, start, FsyncPolicy};
+use recorder_support::{
+    block_workflow, data_file, fill_disk, line, noon, opts, read_lines, stats, ts, wait_stats,
+    Mounted, FINISH,
 };
-use serde_json::{json, Value};
-
-const FINISH: Duration = Duration::from_secs(10);
-
-fn opts(data_dir: &Path, fsync: FsyncPolicy, queue_records: usize) -> RecorderOptions {
-    RecorderOptions {
-        data_dir: data_dir.to_path_buf(),
-        fsync,
-        queue_records,
-        mode: Default::default(),
-    }
-}
-
-fn ts(rfc3339: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(rfc3339)
-        .expect("valid timestamp")
-        .with_timezone(&Utc)
-}
-
-fn noon() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 8, 24, 12, 0, 0)
-        .single()
-        .expect("valid date")
-}
-
-fn line(workflow_id: &str, timestamp: DateTime<Utc>, value: Value) -> RecordLine {
-    RecordLine {
-        workflow_id: workflow_id.to_string(),
-        timestamp,
-        json: value.to_string(),
-    }
-}
-
-fn data_file(dir: &Path, wf: &str, date: &str) -> PathBuf {
-    dir.join(wf).join(date).join("data.jsonl")
-}
-
-/// Every line of the file, each checked to be complete (newline-terminated) valid JSON.
-fn read_lines(path: &Path) -> Vec<Value> {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(
-        text.is_empty() || text.ends_with('\n'),
-        "{} ends with a partial line",
-        path.display()
-    );
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
-        .collect()
-}
-
-/// Waits (at most [`FINISH`]) until the recorder's stats satisfy `done`; panics naming `what`
-/// and the last stats seen.
-async fn wait_stats(recorder: &Recorder, what: &str, done: impl Fn(&RecorderStats) -> bool) {
-    common::eventually_async(FINISH, what, || {
-        let s = stats(recorder);
-        std::future::ready(common::check(done(&s), || format!("{s:?}")))
-    })
-    .await
-}
-
-fn stats(r: &Recorder) -> RecorderStats {
-    r.stats()
-}
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_submits_from_many_tasks_land_once_each() {
@@ -179,13 +116,6 @@ fn repair_torn_tail_cases() {
     assert_eq!(fs::read(&p).expect("read"), b"{}\n");
 
     assert!(repair_torn_tail(&dir.path().join("missing")).is_err());
-}
-
-/// Makes `<data_dir>/<wf>` a regular file, so creating its date folder fails even for root.
-fn block_workflow(data_dir: &Path, wf: &str) -> PathBuf {
-    let blocker = data_dir.join(wf);
-    fs::write(&blocker, "not a folder").expect("write blocker");
-    blocker
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -314,45 +244,6 @@ async fn every_fsync_policy_writes_correct_files() {
 fn start_outside_a_runtime_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     assert!(start(opts(dir.path(), FsyncPolicy::Never, 4)).is_err());
-}
-
-/// Unmounts on drop, so a failing assertion does not leave the tmpfs mounted.
-struct Mounted(PathBuf);
-
-impl Mounted {
-    fn tmpfs(path: &Path, size: &str) -> Option<Self> {
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(path)
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        ok.then(|| Mounted(path.to_path_buf()))
-    }
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        let unmounted = Command::new("umount")
-            .arg(&self.0)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !unmounted {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-}
-
-/// Writes 4 KiB chunks until the filesystem is full.
-fn fill_disk(path: &Path) {
-    let mut f = fs::File::create(path).expect("create filler");
-    let chunk = vec![b'x'; 4096];
-    loop {
-        if let Err(e) = f.write_all(&chunk) {
-            assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e}");
-            return;
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,8 @@
 
 use serde_json::Value;
 
-use super::{fmt, get, median, oha_latency_ms, oha_statuses, signed, Run};
+use crate::results::{get, median, oha_latency_ms, oha_statuses, Run};
+use crate::table::{fmt, signed};
 
 /// Median over repetitions of `f(side a, side b)` where both files of a repetition exist.
 fn paired(
