@@ -21,6 +21,11 @@ use super::staged::{Ready, Sealed};
 const GZIP_LEVEL: u32 = 1;
 /// zstd level: 3 (zstd's default).
 const ZSTD_LEVEL: i32 = 3;
+/// How much of the open file the compressor gets per call. flate2's encoder with miniz_oxide
+/// costs about 9 instructions a byte when fed 8 KiB at a time (`BufReader`'s default) and about
+/// 5 at 256 KiB: the per-call overhead (block flushes, buffer copies) is paid per call, not
+/// per byte. `io::copy` hands a `BufReader`'s whole buffer over, so its capacity is the chunk.
+const READ_CHUNK: usize = 256 * 1024;
 
 /// Compresses `ready` into its sealed file below `sealed_dir` and removes the open file.
 /// Returns the sealed segment and the size of the open file it replaced.
@@ -44,7 +49,7 @@ pub(crate) fn seal(
     let input = File::open(&ready.path)?;
     let open_len = input.metadata()?.len();
     let out = files::create_in_folder(mode, &tmp, files::create_truncated)?;
-    let result = compress(BufReader::new(input), out, compression);
+    let result = compress(BufReader::with_capacity(READ_CHUNK, input), out, compression);
     let file = match result {
         Ok(file) => file,
         Err(e) => {
