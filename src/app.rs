@@ -143,7 +143,9 @@ pub async fn serve(
         path: args.data_dir.display().to_string(),
         source,
     })?;
-    let client = UpstreamClient::new()?;
+    let client = UpstreamClient::new();
+    // Only a config with an `https://` upstream loads the trust roots at start (idle RSS).
+    client.prepare_tls(initial.workflows.values().map(|w| w.api_host.as_str()))?;
     crate::proxy::failure_log::set_interval(Duration::from_secs(args.upstream_log_seconds));
     let (config_tx, config_rx) = supervisor::config_channel();
     let admin_view = AdminView {

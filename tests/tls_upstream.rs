@@ -1,6 +1,7 @@
 //! An `https://` upstream (like OpenAI's): TLS through rustls, HTTP/2 when the upstream offers
 //! it, trust from the system store via `SSL_CERT_FILE`, and a clear 502 when the
-//! certificate is not trusted.
+//! certificate is not trusted. The trust roots are loaded only once a config names an
+//! `https://` upstream (at start, or at the reload that adds one).
 
 mod common;
 
@@ -31,6 +32,19 @@ async fn answer(seen: Seen) -> axum::response::Response {
     json_response(StatusCode::OK, &chat_completion("Hello over TLS"))
 }
 
+/// What MicroModel logs (at debug, as the tests run it) when it has loaded the trust roots.
+const ROOTS_LOADED: &str = "System trust roots loaded.";
+
+/// A plain JSON request to `port`, answered.
+async fn ask(port: u16) -> reqwest::Response {
+    client()
+        .post(format!("{}/v1/chat/completions", Proxy::url(port)))
+        .json(&json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]}))
+        .send()
+        .await
+        .expect("send")
+}
+
 fn start(upstream: &FakeUpstream, trust_test_ca: bool) -> (Proxy, u16) {
     let port = free_port();
     let config = one_workflow("tls", &upstream.url, port, "sk-tls-secret");
@@ -49,6 +63,8 @@ async fn https_upstream_over_http2_is_forwarded_and_recorded() {
     let upstream = FakeUpstream::start_tls(answer);
     assert!(upstream.url.starts_with("https://localhost:"));
     let (proxy, port) = start(&upstream, true);
+    let logs = proxy.logs();
+    assert_eq!(logs.matches(ROOTS_LOADED).count(), 1, "at start: {logs}");
     let body = r#"{"model":"m","messages":[{"role":"user","content":"Hi"}]}"#;
     let response = client()
         .post(format!("{}/v1/chat/completions", Proxy::url(port)))
@@ -103,12 +119,7 @@ async fn https_stream_is_passed_on_and_recorded() {
 async fn untrusted_certificate_is_a_502_and_nothing_is_recorded() {
     let upstream = FakeUpstream::start_tls(answer);
     let (mut proxy, port) = start(&upstream, false);
-    let response = client()
-        .post(format!("{}/v1/chat/completions", Proxy::url(port)))
-        .json(&json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]}))
-        .send()
-        .await
-        .expect("send");
+    let response = ask(port).await;
     assert_eq!(response.status(), 502);
     let error: Value = response.json().await.expect("json");
     let message = error["error"]["message"].as_str().expect("message");
@@ -122,4 +133,39 @@ async fn untrusted_certificate_is_a_502_and_nothing_is_recorded() {
     // A graceful stop flushes the recorder: a (wrong) record would be on disk now.
     assert!(proxy.stop().success());
     assert!(proxy.records("tls").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_is_set_up_by_the_reload_that_adds_an_https_upstream() {
+    let plain = FakeUpstream::start(answer);
+    let tls = FakeUpstream::start_tls(answer);
+    let port = free_port();
+    let ca = ca_file();
+    let env = [("SSL_CERT_FILE", ca.to_str().expect("utf-8 path"))];
+    let proxy = Proxy::start_with_env(
+        &one_workflow("tls", &plain.url, port, "sk-tls-secret"),
+        &[],
+        &env,
+    );
+    assert_eq!(ask(port).await.status(), 200);
+    let logs = proxy.logs();
+    assert!(!logs.contains(ROOTS_LOADED), "http:// only: {logs}");
+
+    proxy.write_config(&one_workflow("tls", &tls.url, port, "sk-tls-secret"));
+    proxy.wait_log("Config reloaded.", 1);
+    let logs = proxy.logs();
+    assert_eq!(
+        logs.matches(ROOTS_LOADED).count(),
+        1,
+        "at the reload: {logs}"
+    );
+    let response = ask(port).await;
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.expect("json");
+    assert_eq!(answer, chat_completion("Hello over TLS"));
+    let seen = tls.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].version, Version::HTTP_2, "ALPN picked HTTP/2");
+    assert_eq!(proxy.wait_records("tls", 2).len(), 2);
+    assert_eq!(proxy.logs().matches(ROOTS_LOADED).count(), 1, "loaded once");
 }

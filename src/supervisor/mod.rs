@@ -184,6 +184,12 @@ impl Supervisor {
             );
             return Ok(Reloaded::Unchanged);
         }
+        // A reload that adds the first `https://` upstream sets TLS up here, not on a request.
+        if let Err(error) =
+            (self.shared.client).prepare_tls(new.workflows.values().map(|w| w.api_host.as_str()))
+        {
+            warn!(%error, "TLS could not be set up; https:// upstreams will fail.");
+        }
         let diff = self.apply(Arc::new(new)).map_err(ReloadError::Bind)?;
         info!(
             trigger,

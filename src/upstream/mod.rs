@@ -6,9 +6,11 @@
 //! (`webpki-roots`) and the system's store, which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`
 //! (a private CA for a self-hosted upstream). HTTP/2 is used when the upstream offers it
 //! over TLS (ALPN); plain `http://` upstreams get HTTP/1.1. Proxies from the environment are
-//! honoured (`connector`).
+//! honoured (`connector`). The TLS half is set up on first need (`tls`): a process whose
+//! upstreams are all `http://` never loads the trust roots.
 
 mod connector;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,15 +21,13 @@ use http::{Request, Response, Uri};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use rustls::RootCertStore;
-use tracing::{debug, warn};
 
 use connector::{proxy_authorization, ProxyConnector};
+use tls::LazyHttps;
 
 /// The body of a request sent upstream.
 pub type UpstreamBody = UnsyncBoxBody<Bytes, std::io::Error>;
@@ -50,38 +50,56 @@ pub enum ClientError {
 /// The shared upstream client. Cloning is cheap (one pool).
 #[derive(Clone, Debug)]
 pub struct UpstreamClient {
-    inner: Client<HttpsConnector<ProxyConnector>, UpstreamBody>,
+    inner: Client<LazyHttps, UpstreamBody>,
+    /// The pool's connector (a clone sharing its TLS set-up), to prepare TLS ahead of need.
+    connector: LazyHttps,
     /// `HTTP(S)_PROXY` / `NO_PROXY`, read once at start.
     proxies: Arc<Matcher>,
 }
 
+impl Default for UpstreamClient {
+    fn default() -> Self {
+        UpstreamClient::new()
+    }
+}
+
 impl UpstreamClient {
-    /// A client with the trust roots described in the module docs.
-    pub fn new() -> Result<Self, ClientError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(trust_roots())
-            .with_no_client_auth();
+    /// A client with the trust roots described in the module docs, loaded on first need (or
+    /// by [`UpstreamClient::prepare_tls`]).
+    pub fn new() -> Self {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_keepalive(Some(TCP_KEEPALIVE));
         let proxies = Arc::new(Matcher::from_env());
-        let tcp = ProxyConnector::new(http, Arc::clone(&proxies));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(tcp);
+        let connector = LazyHttps::new(ProxyConnector::new(http, Arc::clone(&proxies)));
         let inner = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
-            .build(https);
-        Ok(UpstreamClient { inner, proxies })
+            .build(connector.clone());
+        UpstreamClient {
+            inner,
+            connector,
+            proxies,
+        }
+    }
+
+    /// Sets TLS up now if one of `api_hosts` (the workflows' normalised upstream bases) is
+    /// `https://` and it is not set up yet (blocking: it reads the system's trust store), so
+    /// that its cost and warnings come at start or reload rather than on a request.
+    pub fn prepare_tls<'a>(
+        &self,
+        api_hosts: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), ClientError> {
+        if api_hosts
+            .into_iter()
+            .any(|host| host.starts_with("https://"))
+        {
+            self.connector.prepare()?;
+        }
+        Ok(())
     }
 
     /// Sends a request (its URI absolute) and resolves with the response headers.
@@ -112,19 +130,6 @@ pub fn upstream_uri(api_host: &str, path_and_query: &str) -> Result<Uri, Invalid
     uri.push_str(api_host);
     uri.push_str(path_and_query);
     Uri::try_from(uri)
-}
-
-/// The bundled Mozilla roots plus whatever the system store holds.
-fn trust_roots() -> RootCertStore {
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let native = rustls_native_certs::load_native_certs();
-    for error in &native.errors {
-        warn!(%error, "A system certificate could not be loaded; it is not trusted.");
-    }
-    let (added, ignored) = roots.add_parsable_certificates(native.certs);
-    debug!(added, ignored, "System trust roots loaded.");
-    roots
 }
 
 #[cfg(test)]
