@@ -57,6 +57,11 @@ pub const BUFFERED_BYTES: &str = "micromodel_buffered_request_bytes";
 /// `micromodel_redactions_total{workflow,detector}`: finds replaced in records by `REDACT`
 /// (detector: a built-in's name or a custom rule's `name`)
 pub const REDACTIONS: &str = "micromodel_redactions_total";
+/// `micromodel_request_id_header_missing_total{workflow,reason}`: recorded answers whose head
+/// went out without `x-micromodel-request-id`; reason: stream_hold_expired,
+/// no_id_in_first_event, no_id_in_answer, held_bytes_limit, body_ended, body_failed,
+/// id_not_header_safe (`proxy::request_id::Missing`)
+pub const HEADS_WITHOUT_REQUEST_ID: &str = "micromodel_request_id_header_missing_total";
 
 /// `micromodel_sink_objects_uploaded_total`: segments uploaded to the sink's store.
 pub const SINK_OBJECTS_UPLOADED: &str = "micromodel_sink_objects_uploaded_total";
@@ -141,6 +146,10 @@ fn describe() {
     describe_counter!(
         REDACTIONS,
         "Finds replaced in records by REDACT, by workflow and detector."
+    );
+    describe_counter!(
+        HEADS_WITHOUT_REQUEST_ID,
+        "Recorded answers whose head went out without x-micromodel-request-id, by workflow and reason."
     );
     describe_limits();
     describe_sink();

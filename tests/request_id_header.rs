@@ -1,10 +1,12 @@
 //! The `x-micromodel-request-id` header (docs/labels.md) through the real binary: the
 //! record's `request_id` on the answers of every recorded endpoint, streamed (the id of the
 //! first event) or not, the bytes the client receives unchanged; a stream whose first event
-//! does not come in time gets its head without the header and goes on.
+//! does not come in time gets its head without the header and goes on; every head without it
+//! is counted on `/metrics` by workflow and reason.
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -12,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use common::dialects::{dialect_upstream, fixture};
 use common::upstream::{controlled_sse, json_response, sse_events, sse_response, Seen};
-use common::{client, free_port, one_workflow, FakeUpstream, Proxy};
+use common::{client, eventually_async, free_port, one_workflow, FakeUpstream, Proxy};
 use serde_json::{json, Value};
 
 const HEADER: &str = "x-micromodel-request-id";
@@ -22,6 +24,49 @@ const STREAM_HOLD: Duration = Duration::from_millis(1000);
 
 /// Longest wait for anything that should happen (a noisy machine must never hit it).
 const LIMIT: Duration = Duration::from_secs(20);
+
+/// The counter of recorded answers whose head went out without the header (docs/operations.md).
+const MISSING: &str = "micromodel_request_id_header_missing_total";
+
+/// The proxy for one workflow `w` on `upstream`, with the admin listener; (proxy, port, admin).
+fn proxy_with_metrics(upstream: &str) -> (Proxy, u16, u16) {
+    let (port, admin) = (free_port(), free_port());
+    let admin_addr = format!("127.0.0.1:{admin}");
+    let config = one_workflow("w", upstream, port, "");
+    let proxy = Proxy::start(&config, &["--admin-addr", &admin_addr]);
+    (proxy, port, admin)
+}
+
+/// The series of [`MISSING`] on `/metrics`: labels (`{workflow="w",reason="..."}`) to value.
+async fn missing_series(admin: u16) -> Result<BTreeMap<String, f64>, String> {
+    let url = format!("http://127.0.0.1:{admin}/metrics");
+    let response = client().get(url).send().await.map_err(|e| e.to_string())?;
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    Ok(text
+        .lines()
+        .filter_map(|line| line.strip_prefix(MISSING)?.rsplit_once(' '))
+        .map(|(labels, value)| (labels.to_owned(), value.parse().expect("a number")))
+        .collect())
+}
+
+/// Waits until the series of [`MISSING`] are exactly `want` (reason, value) for workflow `w`.
+/// The count is taken before the head goes out, so once a client has its head the series
+/// are final for it: an exact match also shows that nothing else was counted.
+async fn wait_missing(admin: u16, want: &[(&str, f64)]) {
+    let want: BTreeMap<String, f64> = want
+        .iter()
+        .map(|(reason, n)| (format!("{{workflow=\"w\",reason=\"{reason}\"}}"), *n))
+        .collect();
+    eventually_async(LIMIT, format_args!("{MISSING} to be {want:?}"), || async {
+        let got = missing_series(admin).await?;
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!("{got:?}"))
+        }
+    })
+    .await;
+}
 
 fn chat_chunk(delta: Value, finish: Option<&str>) -> Value {
     json!({"id": "chatcmpl-s1", "object": "chat.completion.chunk", "created": 1, "model": "m",
@@ -195,7 +240,7 @@ async fn stream_with(port: u16, flags: &[&str]) -> reqwest::Response {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_header_without_an_id_in_the_first_event_or_for_upstream_errors() {
+async fn no_header_without_an_id_or_for_upstream_errors_and_each_missing_one_is_counted() {
     let upstream = FakeUpstream::start(|seen: Seen| async move {
         if seen.headers.contains_key("x-fail") {
             return json_response(
@@ -203,10 +248,14 @@ async fn no_header_without_an_id_in_the_first_event_or_for_upstream_errors() {
                 &json!({"error": {"message": "slow down", "id": "x"}}),
             );
         }
+        if seen.headers.contains_key("x-no-id") && seen.json()["stream"] != json!(true) {
+            let mut answer = common::upstream::chat_completion("no id");
+            answer.as_object_mut().expect("object").remove("id");
+            return json_response(StatusCode::OK, &answer);
+        }
         upstream(seen).await
     });
-    let port = free_port();
-    let proxy = Proxy::start(&one_workflow("w", &upstream.url, port, ""), &[]);
+    let (proxy, port, admin) = proxy_with_metrics(&upstream.url);
 
     // A keep-alive comment is no event: the id is that of the first event after it.
     let response = stream_with(port, &["x-comment"]).await;
@@ -220,6 +269,7 @@ async fn no_header_without_an_id_in_the_first_event_or_for_upstream_errors() {
     let sent = expected("/v1/chat/completions", None, true, &["x-comment"]);
     assert_eq!(&bytes[..], &sent[..], "bytes unchanged");
     assert_eq!(proxy.wait_records("w", 1)[0]["request_id"], "chatcmpl-s1");
+    wait_missing(admin, &[]).await;
 
     // The first event has no id: no header, the stream and its record as ever.
     let response = stream_with(port, &["x-comment", "x-no-id"]).await;
@@ -241,20 +291,44 @@ async fn no_header_without_an_id_in_the_first_event_or_for_upstream_errors() {
         "chatcmpl-s1",
         "still recorded"
     );
+    wait_missing(admin, &[("no_id_in_first_event", 1.0)]).await;
 
+    // Not a recorded answer: no header, and not counted (there is no record to name).
     let response = stream_with(port, &["x-fail"]).await;
     assert_eq!(response.status(), 429);
     assert!(
         response.headers().get(HEADER).is_none(),
         "not a recorded answer"
     );
+    wait_missing(admin, &[("no_id_in_first_event", 1.0)]).await;
+
+    // A JSON answer without `id`.
+    let response = client()
+        .post(format!("{}/v1/chat/completions", Proxy::url(port)))
+        .header("x-no-id", "1")
+        .body(r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers().get(HEADER).is_none(),
+        "the answer has no id"
+    );
+    let counted = [("no_id_in_answer", 1.0), ("no_id_in_first_event", 1.0)];
+    wait_missing(admin, &counted).await;
+
+    // Answers with their id again: the counts do not move.
+    let response = stream_with(port, &[]).await;
+    assert_eq!(response.headers()[HEADER], "chatcmpl-s1");
+    response.bytes().await.expect("body");
+    wait_missing(admin, &counted).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_silent_after_its_head_gets_the_head_at_the_limit_without_the_header() {
     let (upstream, mut handles) = controlled_sse();
-    let port = free_port();
-    let proxy = Proxy::start(&one_workflow("w", &upstream.url, port, ""), &[]);
+    let (proxy, port, admin) = proxy_with_metrics(&upstream.url);
     let started = Instant::now();
     // The upstream sends its head and no byte more until the client has the head.
     let mut response = stream_with(port, &[]).await;
@@ -269,6 +343,7 @@ async fn a_stream_silent_after_its_head_gets_the_head_at_the_limit_without_the_h
         waited >= STREAM_HOLD,
         "the head was held for the first event up to the limit: {waited:?}"
     );
+    wait_missing(admin, &[("stream_hold_expired", 1.0)]).await;
 
     // The stream goes on as if nothing was held.
     let mut got = Vec::new();

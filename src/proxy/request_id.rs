@@ -20,31 +20,86 @@ use http_body::Frame;
 use http_body_util::BodyExt;
 
 use super::first_id::{in_first_event, in_json_prefix, Found};
+use crate::telemetry::{self, HEADS_WITHOUT_REQUEST_ID};
 
 /// The header's name.
 pub const HEADER: &str = "x-micromodel-request-id";
 
 /// Longest a stream's head is held for its first event, counted from the upstream's head.
-/// Past it the head goes out without the header (logged at debug) and the stream goes on as
-/// if nothing was held. Responses' `response.created` and Messages' `message_start` come
-/// right after the upstream's head; a chat or completions stream's first chunk comes with the
-/// first token, which for most models is well under a second. A second is far below any
-/// client's wait for a head, and no token waits for it (docs/decisions.md).
+/// Past it the head goes out without the header (logged at debug, counted as
+/// `stream_hold_expired`) and the stream goes on as if nothing was held. Responses'
+/// `response.created` and Messages' `message_start` come right after the upstream's head; a
+/// chat or completions stream's first chunk comes with the first token, which for most models
+/// is well under a second. A second is far below any client's wait for a head, and no token
+/// waits for it (docs/decisions.md).
 pub const STREAM_HOLD: Duration = Duration::from_millis(1000);
 
 /// Most bytes read before the head goes out without the header.
 pub const MAX_HELD: usize = 64 * 1024;
 
 /// Holds `response`'s head until the answer's id is known (or not to be found, or for a
-/// stream [`STREAM_HOLD`] has passed), then sends it with the header. `sse`: the body is an
-/// event stream. `workflow`: for the log.
+/// stream [`STREAM_HOLD`] has passed), then sends it with the header; a head sent without it
+/// is counted in [`HEADS_WITHOUT_REQUEST_ID`]. `sse`: the body is an event stream.
+/// `workflow`: the record's workflow, for the log and the metric.
 pub(super) async fn with_request_id(response: Response, sse: bool, workflow: &str) -> Response {
-    hold(response, sse, sse.then_some(STREAM_HOLD), workflow).await
+    let (response, missing) = hold(response, sse, sse.then_some(STREAM_HOLD), workflow).await;
+    if let Some(missing) = missing {
+        if telemetry::enabled() {
+            metrics::counter!(
+                HEADS_WITHOUT_REQUEST_ID,
+                "workflow" => workflow.to_owned(),
+                "reason" => missing.label()
+            )
+            .increment(1);
+        }
+    }
+    response
+}
+
+/// Why a recorded answer's head went out without the header: the `reason` label of
+/// [`HEADS_WITHOUT_REQUEST_ID`], one per way [`hold`] can end without an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Missing {
+    /// A stream's first event was not whole within [`STREAM_HOLD`].
+    StreamHoldExpired,
+    /// A stream's first event came whole without an id (or is not a JSON object).
+    NoIdInFirstEvent,
+    /// A JSON answer has no top-level string `id` before its end (or is not an object).
+    NoIdInAnswer,
+    /// [`MAX_HELD`] bytes were read and the id was neither found nor known to be absent.
+    HeldBytesLimit,
+    /// The body ended (or its trailers came) before the id could be found.
+    BodyEnded,
+    /// Reading the upstream's body failed while the head was held.
+    BodyFailed,
+    /// The id holds characters a header value cannot carry (control characters).
+    IdNotHeaderSafe,
+}
+
+impl Missing {
+    /// The metric label.
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            Self::StreamHoldExpired => "stream_hold_expired",
+            Self::NoIdInFirstEvent => "no_id_in_first_event",
+            Self::NoIdInAnswer => "no_id_in_answer",
+            Self::HeldBytesLimit => "held_bytes_limit",
+            Self::BodyEnded => "body_ended",
+            Self::BodyFailed => "body_failed",
+            Self::IdNotHeaderSafe => "id_not_header_safe",
+        }
+    }
 }
 
 /// [`with_request_id`] with the time limit given: `None` holds until the id is found or
-/// not to be found (a JSON answer is no use to a client before it is whole anyway).
-async fn hold(response: Response, sse: bool, limit: Option<Duration>, workflow: &str) -> Response {
+/// not to be found (a JSON answer is no use to a client before it is whole anyway). Gives
+/// the response and, when it has no header, why.
+async fn hold(
+    response: Response,
+    sse: bool,
+    limit: Option<Duration>,
+    workflow: &str,
+) -> (Response, Option<Missing>) {
     let deadline = limit.map(|limit| tokio::time::Instant::now() + limit);
     let (mut parts, mut body) = response.into_parts();
     let mut held: VecDeque<Frame<Bytes>> = VecDeque::new();
@@ -60,6 +115,11 @@ async fn hold(response: Response, sse: bool, limit: Option<Duration>, workflow: 
             in_json_prefix(buf)
         }
     };
+    let absent = if sse {
+        Missing::NoIdInFirstEvent
+    } else {
+        Missing::NoIdInAnswer
+    };
     let id = loop {
         // `frame()` takes nothing from the body until it is ready, so dropping it at the
         // deadline loses no bytes.
@@ -67,25 +127,17 @@ async fn hold(response: Response, sse: bool, limit: Option<Duration>, workflow: 
             None => body.frame().await,
             Some(deadline) => match tokio::time::timeout_at(deadline, body.frame()).await {
                 Ok(next) => next,
-                Err(_elapsed) => {
-                    tracing::debug!(
-                        workflow,
-                        held_bytes = seen,
-                        limit_ms = limit.map_or(0, |l| l.as_millis()),
-                        "stream head sent without x-micromodel-request-id: no whole first event in time"
-                    );
-                    break None;
-                }
+                Err(_elapsed) => break Err(Missing::StreamHoldExpired),
             },
         };
         match next {
             None => {
                 ended = true;
-                break None;
+                break Err(Missing::BodyEnded);
             }
             Some(Err(error)) => {
                 failed = Some(error);
-                break None;
+                break Err(Missing::BodyFailed);
             }
             Some(Ok(frame)) => {
                 let found = match frame.data_ref() {
@@ -103,23 +155,42 @@ async fn hold(response: Response, sse: bool, limit: Option<Duration>, workflow: 
                         seen = joined.len();
                         look(&joined)
                     }
-                    None => Found::Absent,
+                    // Trailers: the data is over.
+                    None => {
+                        held.push_back(frame);
+                        break Err(Missing::BodyEnded);
+                    }
                 };
                 held.push_back(frame);
                 match found {
-                    Found::Id(id) => break Some(id),
-                    Found::Absent => break None,
-                    Found::More if seen >= MAX_HELD => break None,
+                    Found::Id(id) => break Ok(id),
+                    Found::Absent => break Err(absent),
+                    Found::More if seen >= MAX_HELD => break Err(Missing::HeldBytesLimit),
                     Found::More => {}
                 }
             }
         }
     };
-    if let Some(value) = id.and_then(|id| HeaderValue::try_from(id).ok()) {
-        parts.headers.insert(HEADER, value);
+    let missing = match id.map(HeaderValue::try_from) {
+        Ok(Ok(value)) => {
+            parts.headers.insert(HEADER, value);
+            None
+        }
+        Ok(Err(_invalid)) => Some(Missing::IdNotHeaderSafe),
+        Err(missing) => Some(missing),
+    };
+    if let Some(missing) = missing {
+        tracing::debug!(
+            workflow,
+            reason = missing.label(),
+            held_bytes = seen,
+            limit_ms = limit.map_or(0, |l| l.as_millis()),
+            "response head sent without x-micromodel-request-id"
+        );
     }
     let rest = (!ended).then_some(body);
-    Response::from_parts(parts, Body::new(HeldBody { held, failed, rest }))
+    let response = Response::from_parts(parts, Body::new(HeldBody { held, failed, rest }));
+    (response, missing)
 }
 
 /// The held frames, then the held error (if reading failed), then the rest of the body.
