@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use common::{eventually, free_port, FakeUpstream, Proxy};
 use serde_json::{json, Value};
 use sink_support::{lines_of, load, local_lines, objects, Seaweed};
+use ui_support::{get, links, page};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -55,25 +56,6 @@ fn today_folder() -> String {
     chrono::Utc::now().format("%d-%m-%Y").to_string()
 }
 
-/// `GET url`: (status, body), with a 30 s limit.
-fn get(url: &str) -> (u16, String) {
-    let out = Command::new("curl")
-        .args(["-s", "--max-time", "30", "-w", "\n%{http_code}", url])
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_owned())
-}
-
-/// `GET url` until it is not the progress page (202).
-fn page(url: &str) -> (u16, String) {
-    eventually(WAIT, "the read to finish", || match get(url) {
-        (202, body) => Err(body),
-        done => Ok(done),
-    })
-}
-
 /// The number in `data-stat="<stat>"` of the card of workflow `w`.
 fn stat(html: &str, stat: &str) -> u64 {
     let card = html.split("data-workflow=\"w\"").nth(1).expect("w's card");
@@ -87,14 +69,6 @@ fn stat(html: &str, stat: &str) -> u64 {
         .filter(char::is_ascii_digit)
         .collect();
     digits.parse().expect("a number")
-}
-
-/// The record links of a list page.
-fn links(html: &str) -> Vec<String> {
-    html.split("<a href=\"/ui/record/")
-        .skip(1)
-        .map(|s| format!("/ui/record/{}", &s[..s.find('"').expect("end")]).replace("&amp;", "&"))
-        .collect()
 }
 
 #[test]

@@ -29,6 +29,13 @@ pub enum Lines {
     Unmatched,
 }
 
+impl Lines {
+    /// Whether a labels line applies under this rule (`unmatched`: the line's mark).
+    pub fn keeps(self, unmatched: bool) -> bool {
+        self == Lines::All || unmatched
+    }
+}
+
 /// The days whose labels apply to the records of `date`: `date` itself (every line), then
 /// the [`UNMATCHED_WINDOW_DAYS`] days after it (unmatched lines only), in that order.
 pub fn dates(date: NaiveDate) -> impl Iterator<Item = (NaiveDate, Lines)> {

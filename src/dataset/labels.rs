@@ -56,7 +56,7 @@ impl DayLabels {
                 }
                 continue;
             };
-            if lines == Lines::Unmatched && !label.unmatched {
+            if !lines.keeps(label.unmatched) {
                 continue;
             }
             let key = (label.request_id.clone(), label.choice);

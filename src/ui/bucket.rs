@@ -9,6 +9,7 @@
 //! `<prefix>/_labels/` when there are any, through [`BucketLabels`]: the seam where the
 //! sink's labels upload meets the page.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -135,6 +136,33 @@ impl BucketLabels for Bucket {
     }
 }
 
+impl BucketRead<'_> {
+    /// The labels lines of `workflow` filed on `date`: the local folders' and the bucket's.
+    /// A bucket that cannot be read is logged, and its labels are missing. Listed once per
+    /// read: the windows of consecutive days share seven of their eight days.
+    fn lines_on(&self, workflow: &str, date: NaiveDate) -> Vec<LabelLine> {
+        let key = (workflow.to_owned(), date);
+        let mut memo = self.label_days.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(lines) = memo.get(&key) {
+            return lines.clone();
+        }
+        let mut lines = Vec::new();
+        for dir in self.local {
+            let day = crate::layout::day_dir(dir, workflow, date);
+            lines.extend(self.cache.label_lines(&day).iter().cloned());
+        }
+        match self.labels.lines(workflow, date) {
+            Ok(more) => lines.extend(more),
+            Err(error) => {
+                tracing::warn!(%error, workflow, %date,
+                    "The data page could not read the bucket's labels.");
+            }
+        }
+        memo.insert(key, lines.clone());
+        lines
+    }
+}
+
 /// One page read of the bucket.
 pub struct BucketRead<'a> {
     /// The segments.
@@ -147,7 +175,12 @@ pub struct BucketRead<'a> {
     pub cache: &'a SummaryCache,
     /// What the read did so far.
     pub progress: &'a Progress,
+    /// The labels lines of each `(workflow, day)` read so far (this read only).
+    pub label_days: LabelDays,
 }
+
+/// Labels lines by `(workflow, day)`, kept for one read.
+pub type LabelDays = Mutex<HashMap<(String, NaiveDate), Vec<LabelLine>>>;
 
 impl Source for BucketRead<'_> {
     fn files(&self, selection: &Selection) -> Result<Vec<DataFile>, DatasetError> {
@@ -197,19 +230,8 @@ impl Source for BucketRead<'_> {
     }
 
     fn labels(&self, file: &DataFile) -> Arc<DayLabels> {
-        let mut lines = Vec::new();
-        for dir in self.local {
-            let day = crate::layout::day_dir(dir, &file.workflow, file.date);
-            lines.extend(DayLabels::lines_in(&day));
-        }
-        match self.labels.lines(&file.workflow, file.date) {
-            Ok(more) => lines.extend(more),
-            Err(error) => {
-                tracing::warn!(%error, workflow = %file.workflow, date = %file.date,
-                    "The data page could not read the bucket's labels.");
-            }
-        }
-        Arc::new(DayLabels::from_lines(lines))
+        let lines_on = |on| self.lines_on(&file.workflow, on);
+        Arc::new(DayLabels::window(file.date, lines_on))
     }
 
     fn default_range(&self) -> Option<(NaiveDate, NaiveDate)> {

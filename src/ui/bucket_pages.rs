@@ -61,6 +61,7 @@ impl Reading {
                 local: &this.local,
                 cache: &this.cache,
                 progress,
+                label_days: Default::default(),
             };
             read(&source).map_err(|e| e.to_string())
         };

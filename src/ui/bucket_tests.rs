@@ -57,6 +57,7 @@ fn objects_instances_labels_and_one_record() {
         local: &dirs,
         cache: &cache,
         progress: &progress,
+        label_days: Default::default(),
     };
     let since = Some("2025-08-01".parse().unwrap());
     let overview = crate::ui::overview_data::build(&source, since, None).unwrap();

@@ -1,10 +1,17 @@
 //! Reading a day's labels for the page (`labels.jsonl` beside `data.jsonl`, lines of
 //! [`crate::labels::LabelLine`], docs/labels.md): the last line for a `(request_id, choice)`
 //! wins, and `none` un-labels. Bounded by the number of labelled records of the day.
+//!
+//! A record's labels are those `export` applies ([`DayLabels::window`]): its day's, and the
+//! unmatched ones filed on the days after it within
+//! [`crate::dataset::label_days::UNMATCHED_WINDOW_DAYS`] (fleet feedback, docs/labels.md).
 
 use std::collections::HashMap;
 use std::path::Path;
 
+use chrono::NaiveDate;
+
+use crate::dataset::label_days;
 use crate::dataset::reader::{Line, LineReader};
 use crate::labels::{Label as Judgement, LabelLine};
 use crate::layout;
@@ -25,13 +32,8 @@ pub struct Label {
 pub struct DayLabels(HashMap<(String, u32), Label>);
 
 impl DayLabels {
-    /// Reads `<day_dir>/labels.jsonl`; a missing file is no labels, unreadable lines are
-    /// skipped (a torn last line is a write in progress).
-    pub fn read(day_dir: &Path) -> DayLabels {
-        Self::apply(Self::lines_in(day_dir))
-    }
-
-    /// The label lines of `<day_dir>/labels.jsonl`, in file order (none when it is missing).
+    /// The label lines of `<day_dir>/labels.jsonl`, in file order: none when it is missing;
+    /// unreadable lines are skipped (a torn last line is a write in progress).
     pub fn lines_in(day_dir: &Path) -> Vec<LabelLine> {
         let mut out = Vec::new();
         let Ok(mut reader) = LineReader::open(&layout::labels_file_in(day_dir)) else {
@@ -50,6 +52,22 @@ impl DayLabels {
     pub fn from_lines(mut lines: Vec<LabelLine>) -> DayLabels {
         lines.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
         Self::apply(lines)
+    }
+
+    /// The labels of the records of `date`, as `export` and `stats` join them: every line
+    /// `lines_on` gives for `date`, and the unmatched lines it gives for each later day of
+    /// the window ([`label_days::dates`]); then the newest `timestamp` wins, ties in that
+    /// order, as in `export`. `lines_on` reads labels files only (no data file).
+    pub fn window(
+        date: NaiveDate,
+        mut lines_on: impl FnMut(NaiveDate) -> Vec<LabelLine>,
+    ) -> DayLabels {
+        let mut lines = Vec::new();
+        for (on, which) in label_days::dates(date) {
+            let of_day = lines_on(on).into_iter();
+            lines.extend(of_day.filter(|l| which.keeps(l.unmatched)));
+        }
+        Self::from_lines(lines)
     }
 
     /// The last line of each `(request_id, choice)` wins; `none` un-labels.
@@ -78,14 +96,14 @@ impl DayLabels {
         self.0.get(&(request_id.to_owned(), choice))
     }
 
+    /// Every labelled choice, `(request_id, choice)`, and its label.
+    pub fn entries(&self) -> impl Iterator<Item = (&(String, u32), &Label)> {
+        self.0.iter()
+    }
+
     /// How many choices carry a label (`good` or `bad`).
     pub fn labelled(&self) -> u64 {
         self.0.len() as u64
-    }
-
-    /// How many carry `label`.
-    pub fn count(&self, label: &str) -> u64 {
-        self.0.values().filter(|l| l.label == label).count() as u64
     }
 }
 
@@ -108,12 +126,13 @@ mod tests {
             ),
         )
         .unwrap();
-        let labels = DayLabels::read(dir.path());
+        let labels = DayLabels::from_lines(DayLabels::lines_in(dir.path()));
         assert_eq!(labels.get("a", 0).unwrap().label, "good");
         assert_eq!(labels.get("a", 0).unwrap().note, "ok");
         assert!(labels.get("b", 1).is_none());
         assert!(labels.get("c", 0).is_none());
         assert_eq!(labels.labelled(), 1);
-        assert_eq!(labels.count("good"), 1);
+        let good = labels.entries().filter(|(_, l)| l.label == "good");
+        assert_eq!(good.count(), 1);
     }
 }

@@ -6,7 +6,7 @@
 //! - [`auth`]: the layer over the whole admin router: Bearer, Basic, session cookie, CSRF.
 //! - [`login`]: the login form and logout.
 //! - [`summary`]: per-file summaries cached by `(path, size, mtime)`; [`labels`]: a day's
-//!   `labels.jsonl`; [`text`]: message text for search and rows; [`overview_data`]: the overview's sums; [`query`]: the list and one record.
+//!   `labels.jsonl` and a record's labels over the window `export` uses; [`text`]: message text for search and rows; [`overview_data`]: the overview's sums; [`query`]: the list and one record.
 //! - [`page`], [`overview`], [`records`], [`chat`], [`live`]: the pages.
 //! - [`lines`]: a data file's parsed lines; [`source`]: local folders or the bucket
 //!   ([`bucket`], `?source=bucket` with `serve --sink`), read as jobs ([`jobs`],

@@ -87,18 +87,27 @@ pub fn build(
     };
     let wanted =
         |f: &&DataFile| since.map_or(true, |s| f.date >= s) && until.map_or(true, |u| f.date <= u);
-    // A day's labels once per (workflow, day, data folder): a bucket's instances share them.
+    // A day's labels once per (workflow, day): its folders and a bucket's instances share
+    // them. Each labelled choice is counted once, though the windows of several days hold it.
     let mut labelled_days = HashSet::new();
+    let mut counted = HashSet::new();
     for file in all.iter().filter(wanted) {
         let summary = source.summary(file)?;
         let workflow = out.workflows.entry(file.workflow.clone()).or_default();
         workflow.total.add(&summary);
         *workflow.per_day.entry(file.date).or_default() += summary.records;
-        if labelled_days.insert((file.workflow.clone(), file.date, file.source)) {
-            let labels = source.labels(file);
-            workflow.labelled += labels.labelled();
-            workflow.good += labels.count("good");
-            workflow.bad += labels.count("bad");
+        if labelled_days.insert((file.workflow.clone(), file.date)) {
+            for (key, label) in source.labels(file).entries() {
+                if !counted.insert((file.workflow.clone(), key.clone())) {
+                    continue;
+                }
+                workflow.labelled += 1;
+                match label.label.as_str() {
+                    "good" => workflow.good += 1,
+                    "bad" => workflow.bad += 1,
+                    _ => {}
+                }
+            }
         }
         out.bytes += file.len;
         out.files += 1;

@@ -115,3 +115,69 @@ fn newest_first_paged_and_filtered() {
     let missing = Place { line: 999, ..place };
     assert!(find(&source, &missing).unwrap().is_none());
 }
+
+/// Writes `lines` (label lines: id, label, unmatched) to `w/<day>/labels.jsonl`.
+fn write_labels(root: &std::path::Path, day: &str, lines: &[(&str, &str, bool)]) {
+    let dir = root.join("w").join(day);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = String::new();
+    for (id, label, unmatched) in lines {
+        let mut line = serde_json::json!({"timestamp": "2025-09-01T10:00:00.000Z",
+            "request_id": id, "choice": 0, "label": label, "source": "feedback"});
+        if *unmatched {
+            line["unmatched"] = serde_json::json!(true);
+        }
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    std::fs::write(dir.join("labels.jsonl"), text).unwrap();
+}
+
+#[test]
+fn unmatched_labels_of_later_days_apply_within_the_window() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_day(
+        a.path(),
+        "01-09-2025",
+        &[(1, "m", "x"), (2, "m", "x"), (3, "m", "x")],
+    );
+    // Another replica's folder got the feedback, without the records: r1 three days on, r2
+    // past the window; r3's line on day 3 is not unmatched (a label of a record of day 3).
+    write_labels(
+        b.path(),
+        "04-09-2025",
+        &[("r1", "good", true), ("r3", "bad", false)],
+    );
+    write_labels(b.path(), "09-09-2025", &[("r2", "good", true)]);
+    let dirs = vec![a.path().to_path_buf(), b.path().to_path_buf()];
+    let cache = crate::ui::summary::SummaryCache::default();
+    let source = crate::ui::source::Local {
+        dirs: &dirs,
+        cache: &cache,
+    };
+    let labelled = list(
+        &source,
+        &Filter {
+            label: "labelled".into(),
+            ..Filter::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(answers(&labelled), ["answer 1"]);
+    let found = find(&source, &labelled.rows[0].place).unwrap().unwrap();
+    assert_eq!(found.label.unwrap().label, "good");
+    let unlabelled = list(
+        &source,
+        &Filter {
+            label: "unlabelled".into(),
+            day: "2025-09-01".into(),
+            ..Filter::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(answers(&unlabelled), ["answer 3", "answer 2"]);
+    // The overview counts the labels of its days' records the same way.
+    let overview = crate::ui::overview_data::build(&source, None, None).unwrap();
+    let w = &overview.workflows["w"];
+    assert_eq!((w.labelled, w.good, w.bad), (1, 1, 0));
+}

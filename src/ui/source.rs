@@ -12,6 +12,7 @@ use super::labels::DayLabels;
 use super::summary::{FileSummary, SummaryCache};
 use crate::dataset::scan::{scan, DataFile, Selection};
 use crate::dataset::DatasetError;
+use crate::layout;
 
 /// What the pages read from a source (blocking calls: run them on a blocking thread).
 pub trait Source {
@@ -19,7 +20,9 @@ pub trait Source {
     fn files(&self, selection: &Selection) -> Result<Vec<DataFile>, DatasetError>;
     /// What one data file holds.
     fn summary(&self, file: &DataFile) -> Result<Arc<FileSummary>, DatasetError>;
-    /// The labels of `file`'s records (those of its workflow and day).
+    /// The labels of `file`'s records, as `export` applies them: those of its workflow and
+    /// day in every data folder, and the unmatched ones of the days after it within the
+    /// window ([`DayLabels::window`]). Reads labels files only, eight days of them.
     fn labels(&self, file: &DataFile) -> Arc<DayLabels>;
     /// The range the overview lists when none is given; `None`: every day, then the last
     /// [`super::overview_data::DEFAULT_DAYS`] days with data are shown.
@@ -50,9 +53,15 @@ impl Source for Local<'_> {
     }
 
     fn labels(&self, file: &DataFile) -> Arc<DayLabels> {
-        file.path
-            .parent()
-            .map(|d| self.cache.labels(d))
-            .unwrap_or_default()
+        // Every folder's labels of a day, as `export` reads them.
+        let lines_on = |on| {
+            let mut lines = Vec::new();
+            for dir in self.dirs {
+                let day = layout::day_dir(dir, &file.workflow, on);
+                lines.extend(self.cache.label_lines(&day).iter().cloned());
+            }
+            lines
+        };
+        Arc::new(DayLabels::window(file.date, lines_on))
     }
 }

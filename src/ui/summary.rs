@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use super::labels::DayLabels;
 use super::lines::{DayLines, Item};
 use crate::dataset::scan::DataFile;
 use crate::dataset::source::SegmentObject;
 use crate::dataset::DatasetError;
+use crate::labels::LabelLine;
 
 /// What one data file holds.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -101,11 +101,14 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
 
 type Stamp = (u64, Option<SystemTime>);
 
-/// The cache of file summaries and day labels.
+/// The lines of one labels file.
+type Lines = Arc<Vec<LabelLine>>;
+
+/// The cache of file summaries and day labels files.
 #[derive(Default)]
 pub struct SummaryCache {
     files: Mutex<HashMap<PathBuf, (Stamp, Arc<FileSummary>)>>,
-    labels: Mutex<HashMap<PathBuf, (Stamp, Arc<DayLabels>)>>,
+    labels: Mutex<HashMap<PathBuf, (Stamp, Lines)>>,
     /// Bucket objects by key: immutable once uploaded (a re-upload writes the same lines), so
     /// the size is the stamp.
     objects: Mutex<HashMap<String, (u64, Arc<FileSummary>)>>,
@@ -158,11 +161,12 @@ impl SummaryCache {
         Ok(summary)
     }
 
-    /// The labels of `day_dir`, read again only when `labels.jsonl` changed.
-    pub fn labels(&self, day_dir: &Path) -> Arc<DayLabels> {
+    /// The label lines of `day_dir`'s `labels.jsonl` (file order), read again only when it
+    /// changed; none when it is missing.
+    pub fn label_lines(&self, day_dir: &Path) -> Arc<Vec<LabelLine>> {
         let path = crate::layout::labels_file_in(day_dir);
         let Some(now) = stamp(&path) else {
-            return Arc::new(DayLabels::default());
+            return Arc::default();
         };
         let mut labels = self.labels.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((then, day)) = labels.get(&path) {
@@ -170,7 +174,7 @@ impl SummaryCache {
                 return Arc::clone(day);
             }
         }
-        let day = Arc::new(DayLabels::read(day_dir));
+        let day = Arc::new(super::labels::DayLabels::lines_in(day_dir));
         labels.insert(path, (now, Arc::clone(&day)));
         day
     }

@@ -121,3 +121,34 @@ pub async fn send_traffic(running: &Running) -> Vec<Value> {
     }
     running.proxy.wait_records("chat", PROMPTS.len())
 }
+
+/// `GET url`: (status, body), with a 30 s limit.
+pub fn get(url: &str) -> (u16, String) {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "--max-time", "30", "-w", "\n%{http_code}", url])
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+/// `GET url` until it is not the progress page (202), for up to 60 s.
+pub fn page(url: &str) -> (u16, String) {
+    crate::common::eventually(
+        std::time::Duration::from_secs(60),
+        "the read to finish",
+        || match get(url) {
+            (202, body) => Err(body),
+            done => Ok(done),
+        },
+    )
+}
+
+/// The record links of a list page.
+pub fn links(html: &str) -> Vec<String> {
+    html.split("<a href=\"/ui/record/")
+        .skip(1)
+        .map(|s| format!("/ui/record/{}", &s[..s.find('"').expect("end")]).replace("&amp;", "&"))
+        .collect()
+}
