@@ -105,8 +105,8 @@ impl Seaweed {
                 return None;
             }
         };
-        // A free port can be taken by a parallel test before weed binds it: weed then exits
-        // at once, and a fresh set of ports is tried.
+        // A free port can be taken by a parallel test (or another process) before weed binds
+        // it: weed then exits or is stopped, and a fresh set of ports is tried.
         let mut last = String::new();
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("tempdir for SeaweedFS");
@@ -160,7 +160,7 @@ impl Seaweed {
     }
 
     /// Polls (at most 60 s) until a signed listing of the bucket answers 200; `Err(the log)`
-    /// when weed exited first.
+    /// when weed exited first or lost one of its ports (it is stopped then).
     fn wait_ready(&mut self) -> Result<(), String> {
         // Ok(Ok): ready; Ok(Err): weed exited (the caller retries on fresh ports); Err: not yet.
         super::eventually(
@@ -177,7 +177,18 @@ impl Seaweed {
                         return Ok(Err(format!("({status})\n{}", self.log())));
                     }
                 }
-                Err(self.log())
+                let log = self.log();
+                // A port taken between free_port() and weed's bind does not always make weed
+                // exit: when only a side server (the admin one, say) loses it, weed stays up
+                // and the bucket never answers. That is a failed start too.
+                if log.contains("address already in use") {
+                    if let Some(mut child) = self.child.take() {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                    }
+                    return Ok(Err(format!("(a port was taken)\n{log}")));
+                }
+                Err(log)
             },
         )
     }
