@@ -146,11 +146,7 @@ impl BucketRead<'_> {
         if let Some(lines) = memo.get(&key) {
             return lines.clone();
         }
-        let mut lines = Vec::new();
-        for dir in self.local {
-            let day = crate::layout::day_dir(dir, workflow, date);
-            lines.extend(self.cache.label_lines(&day).iter().cloned());
-        }
+        let mut lines = self.cache.day_label_lines(self.local, workflow, date);
         match self.labels.lines(workflow, date) {
             Ok(more) => lines.extend(more),
             Err(error) => {

@@ -12,7 +12,6 @@ use super::labels::DayLabels;
 use super::summary::{FileSummary, SummaryCache};
 use crate::dataset::scan::{scan, DataFile, Selection};
 use crate::dataset::DatasetError;
-use crate::layout;
 
 /// What the pages read from a source (blocking calls: run them on a blocking thread).
 pub trait Source {
@@ -54,14 +53,7 @@ impl Source for Local<'_> {
 
     fn labels(&self, file: &DataFile) -> Arc<DayLabels> {
         // Every folder's labels of a day, as `export` reads them.
-        let lines_on = |on| {
-            let mut lines = Vec::new();
-            for dir in self.dirs {
-                let day = layout::day_dir(dir, &file.workflow, on);
-                lines.extend(self.cache.label_lines(&day).iter().cloned());
-            }
-            lines
-        };
+        let lines_on = |on| self.cache.day_label_lines(self.dirs, &file.workflow, on);
         Arc::new(DayLabels::window(file.date, lines_on))
     }
 }

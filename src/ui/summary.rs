@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use chrono::NaiveDate;
+
 use super::lines::{DayLines, Item};
 use crate::dataset::scan::DataFile;
 use crate::dataset::source::SegmentObject;
@@ -161,9 +163,25 @@ impl SummaryCache {
         Ok(summary)
     }
 
+    /// The label lines `workflow` filed on `date` in each of `dirs` (folder order, then file
+    /// order), each file read again only when it changed.
+    pub fn day_label_lines(
+        &self,
+        dirs: &[PathBuf],
+        workflow: &str,
+        date: NaiveDate,
+    ) -> Vec<LabelLine> {
+        let mut lines = Vec::new();
+        for dir in dirs {
+            let day = crate::layout::day_dir(dir, workflow, date);
+            lines.extend(self.label_lines(&day).iter().cloned());
+        }
+        lines
+    }
+
     /// The label lines of `day_dir`'s `labels.jsonl` (file order), read again only when it
     /// changed; none when it is missing.
-    pub fn label_lines(&self, day_dir: &Path) -> Arc<Vec<LabelLine>> {
+    fn label_lines(&self, day_dir: &Path) -> Arc<Vec<LabelLine>> {
         let path = crate::layout::labels_file_in(day_dir);
         let Some(now) = stamp(&path) else {
             return Arc::default();
