@@ -7,48 +7,25 @@
 
 mod common;
 mod sink_support;
+#[path = "ui_support/sink_start.rs"]
+mod ui_sink;
 mod ui_support;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{eventually, free_port, FakeUpstream, Proxy};
+use common::{eventually, free_port, Proxy};
 use serde_json::{json, Value};
 use sink_support::{lines_of, load, local_lines, objects, Seaweed};
+use ui_sink::Started;
 use ui_support::{get, links, page};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A running proxy with its upstream, workflow port and admin URL.
-type Started = (Proxy, FakeUpstream, u16, String);
-
 /// The proxy for workflow `w` with `--sink` on the store and an admin listener.
 fn start(store: &Seaweed, prefix: &str, data: &std::path::Path) -> Started {
-    let (port, admin) = (free_port(), free_port());
-    let upstream = FakeUpstream::start(ui_support::varied);
-    let config = json!({"w": {"OPENAI_API_HOST": upstream.url, "PORT": port}});
-    let sink = store.url_for(prefix);
-    let admin_addr = format!("127.0.0.1:{admin}");
-    let args = [
-        "--sink",
-        sink.as_str(),
-        "--instance-id",
-        "inst-a",
-        "--sink-segment-seconds",
-        "1",
-        "--sink-segment-bytes",
-        "8192",
-        "--admin-addr",
-        admin_addr.as_str(),
-    ];
-    let env = store.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let proxy = Proxy::start_in(dir, data.to_path_buf(), &config, &args, &env);
-    eventually(WAIT, "the admin listener", || {
-        std::net::TcpStream::connect(("127.0.0.1", admin)).map(|_| ())
-    });
-    (proxy, upstream, port, format!("http://{admin_addr}"))
+    let more = ["--sink-segment-bytes", "8192"];
+    ui_sink::start(store, prefix, Some(data.to_path_buf()), "inst-a", &more)
 }
 
 /// Today's day folder name, `DD-MM-YYYY`.

@@ -7,44 +7,24 @@
 
 mod common;
 mod sink_support;
+#[path = "ui_support/sink_start.rs"]
+mod ui_sink;
 mod ui_support;
 
 use std::time::Duration;
 
-use common::{eventually, free_port, FakeUpstream, Proxy};
+use common::{eventually, Proxy};
 use serde_json::{json, Value};
 use sink_support::{chat, Seaweed};
+use ui_sink::Started;
 use ui_support::{links, page};
 
 const WAIT: Duration = Duration::from_secs(60);
 
 /// Workflow `w` as instance `mm-b`, with `--sink` below `prefix` and an admin listener; its
 /// workflow port and admin URL.
-fn start(store: &Seaweed, prefix: &str) -> (Proxy, FakeUpstream, u16, String) {
-    let (port, admin) = (free_port(), free_port());
-    let upstream = FakeUpstream::start(ui_support::varied);
-    let config = json!({"w": {"OPENAI_API_HOST": upstream.url, "PORT": port}});
-    let sink = store.url_for(prefix);
-    let admin_addr = format!("127.0.0.1:{admin}");
-    let args = [
-        "--sink",
-        sink.as_str(),
-        "--instance-id",
-        "mm-b",
-        "--sink-segment-seconds",
-        "1",
-        "--admin-addr",
-        admin_addr.as_str(),
-    ];
-    let env = store.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    let proxy = Proxy::start_in(dir, data, &config, &args, &env);
-    eventually(WAIT, "the admin listener", || {
-        std::net::TcpStream::connect(("127.0.0.1", admin)).map(|_| ())
-    });
-    (proxy, upstream, port, format!("http://{admin_addr}"))
+fn start(store: &Seaweed, prefix: &str) -> Started {
+    ui_sink::start(store, prefix, None, "mm-b", &[])
 }
 
 /// Puts one record `days_ago` days old into the bucket below `prefix`, as instance `mm-a`
